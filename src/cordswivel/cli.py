@@ -1,0 +1,206 @@
+"""The ``cordswivel`` command: a thin layer over the Python API (parse options, call, report).
+
+Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .cooccur import CooccurConfig
+from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES
+from .errors import ConfigError, CordswivelError
+from .swivel import OPTIMIZERS, SwivelConfig
+
+COOC = CooccurConfig()
+SWIV = SwivelConfig()
+
+
+def _bar(desc: str, total: int):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="part" if desc in ("vocabulary", "co-occurrence") else "block",
+                leave=False, disable=None)
+
+
+def _epoch_bar(epochs: int):
+    return lambda epoch, total: _bar(f"epoch {epoch + 1}/{epochs}", total)
+
+
+def _add_corpus_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("corpus and counting")
+    g.add_argument("--min-count", type=int, default=COOC.min_count,
+                   help=f"keep tokens seen at least this often (default {COOC.min_count}; the TF-Hub module used 50)")
+    g.add_argument("--max-vocab", type=int, default=COOC.max_vocab, help="cap on the vocabulary size")
+    g.add_argument("--window", type=int, default=COOC.window, help=f"co-occurrence window (default {COOC.window})")
+    g.add_argument("--shard-size", type=int, default=COOC.shard_size,
+                   help=f"words per shard; the vocabulary is truncated to a multiple (default {COOC.shard_size})")
+    g.add_argument("--lowercase", action="store_true", help="lowercase tokens (default: cased, like the module)")
+    g.add_argument("--text-fields", default=",".join(DEFAULT_TEXT_FIELDS),
+                   help="comma-separated JSON lines fields read as text (default %(default)s)")
+    g.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    g.add_argument("--on-error", choices=ON_ERROR_CHOICES, default="raise",
+                   help="on a bad record: stop with an error (raise, default) or skip and count it")
+
+
+def _cooccur_config(args) -> CooccurConfig:
+    return CooccurConfig(min_count=args.min_count, max_vocab=args.max_vocab, window=args.window,
+                         shard_size=args.shard_size, lowercase=args.lowercase,
+                         text_fields=tuple(f.strip() for f in args.text_fields.split(",") if f.strip()))
+
+
+def _cmd_cooccur(args) -> int:
+    from .cooccur import count_cooccurrences
+    from .corpus import open_corpus
+
+    config = _cooccur_config(args)
+    stats = count_cooccurrences(open_corpus(args.corpus, text_fields=config.text_fields), args.out, config,
+                                workers=args.workers, on_error=args.on_error, overwrite=args.overwrite,
+                                progress=_bar)
+    print(f"{stats.tokens:,} tokens in {stats.units:,} units, {stats.types:,} types; vocabulary "
+          f"{stats.vocab_size:,}; {stats.nnz:,} non-zero cells; {stats.seconds:.1f} s "
+          f"({stats.tokens / max(stats.seconds, 1e-9) / 1e6:.2f} M tokens/s) -> {args.out}")
+    if stats.skipped:
+        print("skipped: " + ", ".join(f"{n} {k}" for k, n in sorted(stats.skipped.items())))
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from .pipeline import train_embeddings
+
+    if bool(args.corpus) == bool(args.cooccur):
+        raise ConfigError("give CORPUS paths or --cooccur DIR (one of them)")
+    swivel = SwivelConfig(embedding_dim=args.dim, epochs=args.epochs, optimizer=args.optimizer,
+                          learning_rate=args.learning_rate, confidence_base=args.confidence_base,
+                          confidence_scale=args.confidence_scale,
+                          confidence_exponent=args.confidence_exponent, seed=args.seed)
+    model = train_embeddings(args.out, corpus=args.corpus or None, cooccur_dir=args.cooccur,
+                             cooccur_config=_cooccur_config(args), swivel_config=swivel,
+                             workers=args.workers, on_error=args.on_error, resume=args.resume,
+                             overwrite=args.overwrite, count_progress=_bar,
+                             epoch_progress=_epoch_bar(args.epochs))
+    corpus = model.config.get("corpus", {})
+    print(f"vocabulary {len(model):,} x {model.embedding_dim} from {corpus.get('tokens', 0):,} tokens; "
+          f"final loss {model.config['final_loss']:.4f}; model -> {args.out}")
+    return 0
+
+
+def _cmd_neighbors(args) -> int:
+    from .module import load
+
+    model = load(args.model)
+    for word in args.words:
+        if word not in model:
+            print(f"{word}: not in vocabulary")
+            continue
+        print(f"{word}: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.most_similar(word, k=args.k)))
+    return 0
+
+
+def _cmd_embed(args) -> int:
+    from .module import load
+
+    model = load(args.model)
+    vectors = model.embed(args.texts)
+    json.dump([{"text": t, "embedding": [round(float(x), 7) for x in v]} for t, v in zip(args.texts, vectors)],
+              sys.stdout)
+    print()
+    return 0
+
+
+def _cmd_evaluate_pairs(args) -> int:
+    from .module import load
+
+    result = load(args.model).evaluate_word_pairs(args.file)
+    print(json.dumps({"pearson": result.pearson, "spearman": result.spearman,
+                      "pairs_covered": result.pairs_covered, "pairs_total": result.pairs_total}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cordswivel",
+        description="Train Swivel word embeddings on CORD-19 (or any text) and use them like the "
+                    "TF-Hub CORD-19 Swivel module.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("cooccur", help="count vocabulary and co-occurrences into shards",
+                       description="Count the vocabulary and co-occurrences of a corpus into Swivel "
+                                   "shards (train them later with 'train --cooccur DIR').")
+    p.add_argument("corpus", nargs="+", metavar="CORPUS",
+                   help="text/JSON lines files (.gz too), directories of them, CORD-19 releases (dir or .tar.gz)")
+    p.add_argument("--out", required=True, help="output directory for the shards")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    _add_corpus_options(p)
+    p.set_defaults(run=_cmd_cooccur)
+
+    p = sub.add_parser("train", help="train Swivel embeddings (counts first unless --cooccur)",
+                       description="Train Swivel embeddings from a corpus, or from shards made by "
+                                   "'cordswivel cooccur', and write a model directory.")
+    p.add_argument("corpus", nargs="*", metavar="CORPUS", help="corpus files or directories (see cooccur)")
+    p.add_argument("--cooccur", help="train on this co-occurrence directory instead of counting")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
+    _add_corpus_options(p)
+    g = p.add_argument_group("training")
+    g.add_argument("--dim", type=int, default=SWIV.embedding_dim, help=f"vector size (default {SWIV.embedding_dim})")
+    g.add_argument("--epochs", type=int, default=SWIV.epochs, help=f"epochs (default {SWIV.epochs})")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=SWIV.optimizer, help="default %(default)s")
+    g.add_argument("--learning-rate", type=float, default=SWIV.learning_rate, help="default %(default)s")
+    g.add_argument("--confidence-base", type=float, default=SWIV.confidence_base, help="default %(default)s")
+    g.add_argument("--confidence-scale", type=float, default=SWIV.confidence_scale, help="default %(default)s")
+    g.add_argument("--confidence-exponent", type=float, default=SWIV.confidence_exponent,
+                   help="default %(default)s")
+    g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default 0)")
+    p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("neighbors", help="nearest neighbours of words (cosine)",
+                       description="Print the nearest neighbours of each WORD by cosine similarity.")
+    p.add_argument("model", help="model directory")
+    p.add_argument("words", nargs="+", metavar="WORD")
+    p.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
+    p.set_defaults(run=_cmd_neighbors)
+
+    p = sub.add_parser("embed", help="embed texts (JSON output)",
+                       description="Print the sentence embedding of each TEXT as JSON.")
+    p.add_argument("model", help="model directory")
+    p.add_argument("texts", nargs="+", metavar="TEXT")
+    p.set_defaults(run=_cmd_embed)
+
+    p = sub.add_parser("evaluate-pairs", help="correlate similarities with human word-pair scores",
+                       description="Spearman and Pearson correlation of cosine similarity with a "
+                                   "tab-separated 'word, word, score' file.")
+    p.add_argument("model", help="model directory")
+    p.add_argument("file", help="word pairs file")
+    p.set_defaults(run=_cmd_evaluate_pairs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        print(f"cordswivel {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except CordswivelError as exc:
+        print(f"cordswivel {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        hint = " (continue with the same command plus --resume)" if args.command == "train" else ""
+        print(f"cordswivel {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,460 @@
+"""Vocabulary and co-occurrence counting, written as Swivel shards (DESIGN.md section 2).
+
+Two Dask passes over the corpus partitions. Pass 1 tokenizes each partition once, counts its token
+types and keeps its token ids in a scratch file. Pass 2 maps those ids to vocabulary ids and counts
+co-occurrences in a Numba kernel: OOV tokens are dropped first (the window stretches over them),
+each pair (w[p], w[p+d]), d = 1..window, inside one unit adds 1/d to both (i, j) and (j, i), and
+every token occurrence adds 1 to (i, i).
+
+On-disk format of a co-occurrence directory (what ``cordswivel train --cooccur DIR`` reads):
+
+- ``config.json``: counting settings and corpus statistics (tokens, units, types, nnz, total);
+- ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``), V = num_shards * shard_size words;
+- ``row_sums.npy``, ``col_sums.npy``: float64 (V,), sums of each row / column of the full matrix;
+- ``blocks/RRRR-CCCC.npz`` for every shard pair (r, c): arrays ``rows``, ``cols`` (int32 local
+  indices) and ``counts`` (float32), the non-zero cells of block (r, c). Word id i lives in shard
+  i % num_shards at local index i // num_shards, so block (r, c) cell (a, b) is the count of word
+  pair (a * num_shards + r, b * num_shards + c).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from array import array
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numba
+import numpy as np
+
+from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES, Corpus, Partition, SkipCounts
+from .errors import ConfigError, ModelFormatError
+from .fileio import atomic_directory, atomic_write_json, read_json
+from .tokenizer import normalize_token
+from .vocab import Vocabulary, build_vocabulary
+
+log = logging.getLogger(__name__)
+
+FORMAT = "cordswivel-cooccurrence"
+FORMAT_VERSION = 1
+BLOCK_DIR = "blocks"
+
+
+@dataclass(frozen=True)
+class CooccurConfig:
+    """Settings of the vocabulary and co-occurrence passes."""
+
+    min_count: int = 5                # keep tokens seen at least this often (the module used 50)
+    max_vocab: int | None = None      # cap on the vocabulary before truncation to shards
+    window: int = 10                  # co-occurrence window, tokens each side
+    shard_size: int = 4096            # rows per shard; the vocabulary is a multiple of it
+    lowercase: bool = False           # lowercase tokens (the published module is cased)
+    text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS  # JSON lines fields read as text
+    dense_size: int = 4096            # most frequent words counted in a dense matrix per worker
+
+    def validate(self) -> None:
+        for name in ("min_count", "window", "shard_size", "dense_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.max_vocab is not None and self.max_vocab < self.shard_size:
+            raise ConfigError(f"max-vocab {self.max_vocab} is smaller than one shard ({self.shard_size})")
+
+
+@dataclass(frozen=True)
+class CooccurStats:
+    """What the corpus passes saw."""
+
+    tokens: int          # tokens after tokenization, OOV included
+    units: int           # text units (lines, paragraphs, titles)
+    types: int           # distinct tokens
+    vocab_size: int
+    nnz: int             # non-zero cells of the full (symmetric) matrix
+    total: float         # sum of all cells
+    seconds: float
+    skipped: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- pass 1: tokens
+
+@dataclass
+class _PartitionTokens:
+    types: list[str]
+    counts: np.ndarray       # (types,) int64
+    ids_path: str
+    tokens: int
+    units: int
+    skips: SkipCounts
+
+
+def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
+                        ids_path: str) -> _PartitionTokens:
+    """Tokenize one partition; save its token ids and unit lengths to ``ids_path``."""
+    skips = SkipCounts()
+    raw = collections.defaultdict()
+    raw.default_factory = raw.__len__  # raw chunk -> id at C speed, the hot loop of pass 1
+    raw_ids, lengths = array("i"), array("q")
+    for unit in partition.units(on_error, skips):
+        chunk = [raw[w] for w in unit.split()]
+        raw_ids.extend(chunk)
+        lengths.append(len(chunk))
+    # Normalize each distinct chunk once; the same normalize_token embed() uses.
+    local = collections.defaultdict()
+    local.default_factory = local.__len__
+    mapping = np.fromiter((local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in raw)),
+                          dtype=np.int32, count=len(raw))
+    ids = mapping[np.frombuffer(raw_ids, dtype=np.int32)] if raw_ids else np.zeros(0, np.int32)
+    lengths = np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, np.int64)
+    keep = ids >= 0
+    kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+    ends = np.cumsum(lengths)
+    lengths = kept_before[ends] - kept_before[ends - lengths]
+    ids = ids[keep]
+    counts = np.bincount(ids, minlength=len(local)).astype(np.int64)
+    with open(ids_path, "wb") as handle:
+        np.savez(handle, ids=ids, lengths=lengths)
+    return _PartitionTokens(list(local), counts, ids_path, int(ids.size), int(lengths.size), skips)
+
+
+# --------------------------------------------------------------------------- pass 2: pairs
+
+@numba.njit(cache=True, nogil=True)
+def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
+    """Count one chunk of units: dense cells for the top words, encoded keys for the rest.
+
+    A key is ``(i * V + j) * (window + 1) + d`` with i <= j and d the distance (0 = diagonal);
+    returns how many keys were written. ``keys`` must hold ``ids.size * (window + 1)`` entries.
+    """
+    dense_size = dense.shape[0]
+    unit = np.empty(lengths.max() if lengths.size else 0, dtype=np.int64)
+    n_keys = 0
+    start = 0
+    for length in lengths:
+        n = 0
+        for p in range(start, start + length):
+            word = lut[ids[p]]
+            if word >= 0:
+                unit[n] = word
+                n += 1
+        start += length
+        for p in range(n):
+            a = unit[p]
+            if a < dense_size:
+                dense[a, a] += 1.0
+            else:
+                keys[n_keys] = (a * vocab_size + a) * (window + 1)
+                n_keys += 1
+            for d in range(1, min(window, n - 1 - p) + 1):
+                b = unit[p + d]
+                i, j = (a, b) if a <= b else (b, a)
+                if j < dense_size:
+                    dense[i, j] += 1.0 / d
+                else:
+                    keys[n_keys] = (i * vocab_size + j) * (window + 1) + d
+                    n_keys += 1
+    return n_keys
+
+
+@numba.njit(cache=True, nogil=True)
+def _reduce_keys(sorted_keys, window):
+    """Sorted encoded keys -> (unique pair keys i*V+j, summed weights)."""
+    pairs = np.empty(sorted_keys.size, dtype=np.int64)
+    weights = np.empty(sorted_keys.size, dtype=np.float64)
+    n = -1
+    last = -1
+    for key in sorted_keys:
+        pair = key // (window + 1)
+        d = key - pair * (window + 1)
+        w = 1.0 if d == 0 else 1.0 / d
+        if pair != last:
+            n += 1
+            pairs[n] = pair
+            weights[n] = 0.0
+            last = pair
+        weights[n] += w
+    return pairs[:n + 1], weights[:n + 1]
+
+
+@numba.njit(cache=True)
+def _merge_sorted(pairs, weights):
+    """Sum the weights of equal pair keys of an already sorted key array."""
+    out_pairs = np.empty(pairs.size, dtype=np.int64)
+    out_weights = np.empty(pairs.size, dtype=np.float64)
+    n = -1
+    for k in range(pairs.size):
+        if n < 0 or pairs[k] != out_pairs[n]:
+            n += 1
+            out_pairs[n] = pairs[k]
+            out_weights[n] = 0.0
+        out_weights[n] += weights[k]
+    return out_pairs[:n + 1], out_weights[:n + 1]
+
+
+def _merge_runs(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sparse (pair key, weight) runs into one sorted run with unique keys."""
+    runs = [run for run in runs if run[0].size]
+    if not runs:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    if len(runs) == 1:
+        return runs[0]
+    pairs = np.concatenate([r[0] for r in runs])
+    weights = np.concatenate([r[1] for r in runs])
+    order = np.argsort(pairs, kind="stable")  # runs are sorted: the merge sort finds them
+    return _merge_sorted(pairs[order], weights[order])
+
+
+@dataclass
+class _PartitionPairs:
+    dense: np.ndarray            # (D, D) float64, upper triangle used
+    pairs: np.ndarray            # sorted unique pair keys i*V+j (i <= j), outside the dense square
+    weights: np.ndarray
+
+
+def _count_partition(ids_path: str, lut: np.ndarray, window: int, vocab_size: int,
+                     dense_size: int, chunk_tokens: int = 1 << 20) -> _PartitionPairs:
+    """Co-occurrences of one partition's saved token ids."""
+    with np.load(ids_path, allow_pickle=False) as saved:
+        ids, lengths = saved["ids"], saved["lengths"]
+    dense = np.zeros((dense_size, dense_size), dtype=np.float64)
+    keys = np.empty(0, dtype=np.int64)
+    runs = []
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    first = 0
+    while first < lengths.size:
+        # Chunks of whole units, about chunk_tokens tokens each (one unit may be longer).
+        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + chunk_tokens, "right")) - 1)
+        chunk_ids = ids[offsets[first]:offsets[last]]
+        need = chunk_ids.size * (window + 1)
+        if keys.size < need:
+            keys = np.empty(need, dtype=np.int64)
+        n = _count_pairs(chunk_ids, lengths[first:last], lut, window, vocab_size, dense, keys)
+        if n:
+            runs.append(_reduce_keys(np.sort(keys[:n]), window))
+        first = last
+    os.unlink(ids_path)
+    pairs, weights = _merge_runs(runs)
+    return _PartitionPairs(dense, pairs, weights)
+
+
+def _add_pairs(a: _PartitionPairs, b: _PartitionPairs) -> _PartitionPairs:
+    a.dense += b.dense
+    a.pairs, a.weights = _merge_runs([(a.pairs, a.weights), (b.pairs, b.weights)])
+    return a
+
+
+# --------------------------------------------------------------------------- shards
+
+@numba.njit(cache=True)
+def _bucket_by_block(rows, cols, num_shards):
+    """Order of the cells grouped by block (r, c), and each block's start (counting sort)."""
+    n_blocks = num_shards * num_shards
+    starts = np.zeros(n_blocks + 1, dtype=np.int64)
+    for k in range(rows.size):
+        starts[(rows[k] % num_shards) * num_shards + cols[k] % num_shards + 1] += 1
+    for b in range(n_blocks):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    order = np.empty(rows.size, dtype=np.int64)
+    for k in range(rows.size):
+        b = (rows[k] % num_shards) * num_shards + cols[k] % num_shards
+        order[fill[b]] = k
+        fill[b] += 1
+    return order, starts
+
+
+def block_name(row_shard: int, col_shard: int) -> str:
+    return f"{row_shard:04d}-{col_shard:04d}.npz"
+
+
+def _write_shards(directory: Path, pairs: _PartitionPairs, vocab_size: int, num_shards: int):
+    """Symmetrize the upper-triangle counts and write every block; returns (row sums, nnz, total)."""
+    dense = pairs.dense
+    i, j = np.nonzero(np.triu(dense))
+    upper_rows = np.concatenate((i.astype(np.int64), pairs.pairs // vocab_size))
+    upper_cols = np.concatenate((j.astype(np.int64), pairs.pairs % vocab_size))
+    upper_vals = np.concatenate((dense[i, j], pairs.weights))
+    off = upper_rows != upper_cols
+    rows = np.concatenate((upper_rows, upper_cols[off]))
+    cols = np.concatenate((upper_cols, upper_rows[off]))
+    vals = np.concatenate((upper_vals, upper_vals[off]))
+    row_sums = np.bincount(rows, weights=vals, minlength=vocab_size)
+    order, starts = _bucket_by_block(rows, cols, num_shards)
+    block_dir = directory / BLOCK_DIR
+    block_dir.mkdir()
+    for r in range(num_shards):
+        for c in range(num_shards):
+            sel = order[starts[r * num_shards + c]:starts[r * num_shards + c + 1]]
+            with open(block_dir / block_name(r, c), "wb") as handle:
+                np.savez(handle, rows=(rows[sel] // num_shards).astype(np.int32),
+                         cols=(cols[sel] // num_shards).astype(np.int32),
+                         counts=vals[sel].astype(np.float32))
+    return row_sums, int(rows.size), float(vals.sum())
+
+
+# --------------------------------------------------------------------------- running passes
+
+def _process_pool(workers: int):
+    """A process pool for Dask's local scheduler.
+
+    Fork starts workers in milliseconds with Numba's kernels already loaded; it is unsafe once
+    TensorFlow has started its threads in this process, so then workers are spawned instead.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    method = "fork" if "fork" in methods and "tensorflow" not in sys.modules else "spawn"
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+def _compute(tasks, *, workers: int, pool, progress: Callable[[str, int], object] | None, label: str):
+    """Run Dask delayed tasks on the local scheduler (threads of no use: the work holds the GIL)."""
+    import dask
+    from dask.callbacks import Callback
+
+    bar = progress(label, len(tasks)) if progress else None
+
+    class _Tick(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if bar is not None and key in keys:
+                bar.update(1)
+
+    keys = {t.key for t in tasks}
+    try:
+        with _Tick():
+            if workers <= 1:
+                return dask.compute(*tasks, scheduler="synchronous")
+            return dask.compute(*tasks, scheduler="processes", pool=pool, num_workers=workers)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: CooccurConfig = CooccurConfig(),
+                        *, workers: int | None = None, on_error: str = "raise", overwrite: bool = False,
+                        progress: Callable[[str, int], object] | None = None) -> CooccurStats:
+    """Count the vocabulary and co-occurrences of ``corpus`` into shards under ``out_dir``.
+
+    ``progress(label, total)`` may return a tqdm-like bar (``update``, ``close``) per pass.
+    """
+    import dask
+
+    config.validate()
+    if on_error not in ON_ERROR_CHOICES:
+        raise ConfigError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
+    workers = workers or os.cpu_count() or 1
+    started = time.perf_counter()
+    partitions = corpus.partitions(4 * workers if workers > 1 else 1)
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp, \
+            (_process_pool(workers) if workers > 1 else _NullPool()) as pool:
+        scratch = tmp / ".tokens"
+        scratch.mkdir()
+        tokenize = dask.delayed(_tokenize_partition, pure=False)
+        pass1 = _compute([tokenize(p, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
+                          for k, p in enumerate(partitions)],
+                         workers=workers, pool=pool, progress=progress, label="vocabulary")
+        totals = collections.Counter()
+        for part in pass1:
+            totals.update(dict(zip(part.types, part.counts.tolist())))
+        vocab = build_vocabulary(totals, min_count=config.min_count, max_vocab=config.max_vocab,
+                                 shard_size=config.shard_size)
+        dense_size = min(config.dense_size, len(vocab))
+        count = dask.delayed(_count_partition, pure=False)
+        tasks = [count(part.ids_path, np.array([vocab.get(t) for t in part.types], dtype=np.int64),
+                       config.window, len(vocab), dense_size) for part in pass1]
+        results = _compute(tasks, workers=workers, pool=pool, progress=progress, label="co-occurrence")
+        merged = results[0]
+        for other in results[1:]:
+            merged = _add_pairs(merged, other)
+        del results
+        scratch.rmdir()
+        num_shards = len(vocab) // config.shard_size
+        row_sums, nnz, total = _write_shards(tmp, merged, len(vocab), num_shards)
+        vocab.save(tmp)
+        np.save(tmp / "row_sums.npy", row_sums)
+        np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
+        skips = SkipCounts()
+        for part in pass1:
+            skips.update(part.skips)
+        stats = CooccurStats(tokens=sum(p.tokens for p in pass1), units=sum(p.units for p in pass1),
+                             types=len(totals), vocab_size=len(vocab), nnz=nnz, total=total,
+                             seconds=time.perf_counter() - started, skipped=dict(skips))
+        config_dict = asdict(config)
+        config_dict["text_fields"] = list(config.text_fields)
+        atomic_write_json(tmp / "config.json", {
+            "format": FORMAT, "version": FORMAT_VERSION, "config": config_dict,
+            "num_shards": num_shards, "stats": asdict(stats),
+            "corpus": [str(s.path) for s in corpus.sources]})
+    return stats
+
+
+class _NullPool:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+# --------------------------------------------------------------------------- reading shards
+
+class CooccurrenceShards:
+    """A co-occurrence directory opened for training; blocks are read from disk on demand."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+        meta = read_json(self.directory / "config.json")
+        if meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{self.directory}: not a cordswivel co-occurrence directory")
+        self.meta = meta
+        fields = dict(meta["config"])
+        fields["text_fields"] = tuple(fields["text_fields"])
+        self.config = CooccurConfig(**fields)
+        self.vocab = Vocabulary.load(self.directory)
+        self.num_shards = int(meta["num_shards"])
+        self.shard_size = self.config.shard_size
+        self.row_sums = self._load_sums("row_sums.npy")
+        self.col_sums = self._load_sums("col_sums.npy")
+        if len(self.vocab) != self.num_shards * self.shard_size:
+            raise ModelFormatError(f"{self.directory}: vocabulary has {len(self.vocab)} words, "
+                                   f"expected {self.num_shards} x {self.shard_size}")
+
+    def _load_sums(self, name: str) -> np.ndarray:
+        try:
+            sums = np.load(self.directory / name, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelFormatError(f"{self.directory / name}: cannot read ({exc})") from None
+        if sums.shape != (len(self.vocab),):
+            raise ModelFormatError(f"{self.directory / name}: shape {sums.shape}, expected ({len(self.vocab)},)")
+        return sums
+
+    @property
+    def stats(self) -> dict:
+        return self.meta["stats"]
+
+    def shard_ids(self, shard: int) -> np.ndarray:
+        """Global word ids of one shard, in local order."""
+        return np.arange(self.shard_size, dtype=np.int64) * self.num_shards + shard
+
+    def block(self, row_shard: int, col_shard: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(local rows, local cols, counts) of the non-zero cells of block (row_shard, col_shard)."""
+        path = self.directory / BLOCK_DIR / block_name(row_shard, col_shard)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return data["rows"], data["cols"], data["counts"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelFormatError(f"{path}: cannot read block ({exc})") from None
+
+    def dense(self) -> np.ndarray:
+        """The whole V x V matrix in global id order (for tests and small vocabularies)."""
+        size = len(self.vocab)
+        matrix = np.zeros((size, size), dtype=np.float64)
+        for r in range(self.num_shards):
+            for c in range(self.num_shards):
+                rows, cols, counts = self.block(r, c)
+                matrix[rows.astype(np.int64) * self.num_shards + r,
+                       cols.astype(np.int64) * self.num_shards + c] = counts
+        return matrix
