@@ -57,7 +57,7 @@ class CooccurConfig:
     shard_size: int = 4096            # rows per shard; the vocabulary is a multiple of it
     lowercase: bool = False           # lowercase tokens (the published module is cased)
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS  # JSON lines fields read as text
-    dense_size: int = 4096            # most frequent words counted in a dense matrix per worker
+    dense_size: int = 2048            # most frequent words counted in a dense matrix per worker
 
     def validate(self) -> None:
         for name in ("min_count", "window", "shard_size", "dense_size"):
@@ -154,7 +154,8 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
                 b = unit[p + d]
                 i, j = (a, b) if a <= b else (b, a)
                 if j < dense_size:
-                    dense[i, j] += 1.0 / d
+                    # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
+                    dense[i, j] += (2.0 if i == j else 1.0) / d
                 else:
                     keys[n_keys] = (i * vocab_size + j) * (window + 1) + d
                     n_keys += 1
@@ -162,8 +163,8 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
 
 
 @numba.njit(cache=True, nogil=True)
-def _reduce_keys(sorted_keys, window):
-    """Sorted encoded keys -> (unique pair keys i*V+j, summed weights)."""
+def _reduce_keys(sorted_keys, window, vocab_size):
+    """Sorted encoded keys -> (unique pair keys i*V+j, summed weights); i == j pairs count twice."""
     pairs = np.empty(sorted_keys.size, dtype=np.int64)
     weights = np.empty(sorted_keys.size, dtype=np.float64)
     n = -1
@@ -171,7 +172,7 @@ def _reduce_keys(sorted_keys, window):
     for key in sorted_keys:
         pair = key // (window + 1)
         d = key - pair * (window + 1)
-        w = 1.0 if d == 0 else 1.0 / d
+        w = 1.0 if d == 0 else (2.0 if pair % (vocab_size + 1) == 0 else 1.0) / d
         if pair != last:
             n += 1
             pairs[n] = pair
@@ -235,17 +236,19 @@ def _count_partition(ids_path: str, lut: np.ndarray, window: int, vocab_size: in
             keys = np.empty(need, dtype=np.int64)
         n = _count_pairs(chunk_ids, lengths[first:last], lut, window, vocab_size, dense, keys)
         if n:
-            runs.append(_reduce_keys(np.sort(keys[:n]), window))
+            runs.append(_reduce_keys(np.sort(keys[:n]), window, vocab_size))
         first = last
     os.unlink(ids_path)
     pairs, weights = _merge_runs(runs)
     return _PartitionPairs(dense, pairs, weights)
 
 
-def _add_pairs(a: _PartitionPairs, b: _PartitionPairs) -> _PartitionPairs:
-    a.dense += b.dense
-    a.pairs, a.weights = _merge_runs([(a.pairs, a.weights), (b.pairs, b.weights)])
-    return a
+def _sum_pairs(parts: list[_PartitionPairs]) -> _PartitionPairs:
+    dense = parts[0].dense
+    for part in parts[1:]:
+        dense += part.dense
+    pairs, weights = _merge_runs([(part.pairs, part.weights) for part in parts])
+    return _PartitionPairs(dense, pairs, weights)
 
 
 # --------------------------------------------------------------------------- shards
@@ -327,7 +330,7 @@ def _compute(tasks, *, workers: int, pool, progress: Callable[[str, int], object
         with _Tick():
             if workers <= 1:
                 return dask.compute(*tasks, scheduler="synchronous")
-            return dask.compute(*tasks, scheduler="processes", pool=pool, num_workers=workers)
+            return dask.compute(*tasks, scheduler="processes", pool=pool, chunksize=1)
     finally:
         if bar is not None:
             bar.close()
@@ -347,7 +350,7 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         raise ConfigError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
-    partitions = corpus.partitions(4 * workers if workers > 1 else 1)
+    partitions = corpus.partitions(2 * workers if workers > 1 else 1)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, \
             (_process_pool(workers) if workers > 1 else _NullPool()) as pool:
         scratch = tmp / ".tokens"
@@ -366,9 +369,7 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         tasks = [count(part.ids_path, np.array([vocab.get(t) for t in part.types], dtype=np.int64),
                        config.window, len(vocab), dense_size) for part in pass1]
         results = _compute(tasks, workers=workers, pool=pool, progress=progress, label="co-occurrence")
-        merged = results[0]
-        for other in results[1:]:
-            merged = _add_pairs(merged, other)
+        merged = _sum_pairs(list(results))
         del results
         scratch.rmdir()
         num_shards = len(vocab) // config.shard_size

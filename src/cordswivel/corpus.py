@@ -79,17 +79,33 @@ def _decode(raw: bytes, path, line: int, member: str | None = None) -> str:
                           kind="invalid UTF-8") from None
 
 
-def _iter_lines(path: Path, policy: _ErrorPolicy) -> Iterator[tuple[int, str]]:
-    """(line number, decoded line without its newline) for a plain or gzipped file."""
+def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line without its newline) for a plain or gzipped file.
+
+    ``selected(block)`` picks blocks of ``LINE_BLOCK`` lines; others are not decoded.
+    """
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     number = 0
     try:
         with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    yield number, _decode(raw, path, number).rstrip("\r\n")
-                except CorpusError as error:
-                    policy(error)
+            # Whole lines in big chunks: line-by-line iteration of gzip files is slow.
+            pending = b""
+            while True:
+                chunk = handle.read(1 << 22)
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop() if chunk else b""
+                if not chunk and lines and not lines[-1]:
+                    lines.pop()  # the final newline ends the last line; it does not start one
+                for raw in lines:
+                    number += 1
+                    if selected is not None and not selected((number - 1) // LINE_BLOCK):
+                        continue
+                    try:
+                        yield number, _decode(raw, path, number).rstrip("\r")
+                    except CorpusError as error:
+                        policy(error)
+                if not chunk:
+                    break
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         policy(CorpusError(path, f"truncated or corrupt gzip data ({exc})", line=number + 1,
                            kind="corrupt archive"))
@@ -138,9 +154,8 @@ class TextFile(Source):
     """Plain text, one unit per line."""
 
     def records(self, policy, selected):
-        for number, line in _iter_lines(self.path, policy):
-            if selected((number - 1) // LINE_BLOCK):
-                yield [line]
+        for _, line in _iter_lines(self.path, policy, selected):
+            yield [line]
 
 
 @dataclass(frozen=True)
@@ -150,8 +165,8 @@ class JsonLinesFile(Source):
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
 
     def records(self, policy, selected):
-        for number, line in _iter_lines(self.path, policy):
-            if not selected((number - 1) // LINE_BLOCK) or not line.strip():
+        for number, line in _iter_lines(self.path, policy, selected):
+            if not line.strip():
                 continue
             try:
                 yield self._units(line, number)

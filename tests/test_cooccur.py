@@ -1,0 +1,135 @@
+"""Co-occurrence counts against a brute-force pure-Python reference."""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+
+import numpy as np
+import pytest
+
+from cordswivel.cooccur import CooccurConfig, CooccurrenceShards, count_cooccurrences
+from cordswivel.corpus import open_corpus
+from cordswivel.errors import ConfigError
+from cordswivel.tokenizer import tokenize
+
+
+def brute_force(units, *, min_count, max_vocab, window, shard_size, lowercase=False):
+    """DESIGN.md section 2, written as plainly as possible."""
+    tokenized = [tokenize(u, lowercase) for u in units]
+    counts = collections.Counter(t for unit in tokenized for t in unit)
+    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+    if max_vocab is not None:
+        kept = kept[:max_vocab]
+    kept = kept[:len(kept) - len(kept) % shard_size]
+    index = {t: i for i, t in enumerate(kept)}
+    matrix = np.zeros((len(kept), len(kept)))
+    for unit in tokenized:
+        ids = [index[t] for t in unit if t in index]
+        for p, a in enumerate(ids):
+            matrix[a, a] += 1
+            for d in range(1, window + 1):
+                if p + d < len(ids):
+                    b = ids[p + d]
+                    matrix[a, b] += 1.0 / d
+                    matrix[b, a] += 1.0 / d
+    return kept, [counts[t] for t in kept], matrix
+
+
+def random_units(rng: random.Random, n_units: int, n_types: int) -> list[str]:
+    words = [f"w{k}" for k in range(n_types)] + ["Cap", "cap"]
+    weights = [1.0 / (k + 1) for k in range(len(words))]  # Zipf-like
+    units = []
+    for _ in range(n_units):
+        length = rng.randint(0, 30)
+        tokens = rng.choices(words, weights, k=length)
+        # punctuation that the tokenizer strips, and chunks that vanish entirely
+        units.append(" ".join(rng.choice(["", "(", '"']) + t + rng.choice(["", ",", ".", ""]) for t in tokens)
+                     + rng.choice(["", " --", "  ...  "]))
+    return units
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_equal_brute_force(tmp_path, seed):
+    rng = random.Random(seed)
+    units = random_units(rng, rng.randint(1, 120), rng.randint(5, 60))
+    config = CooccurConfig(min_count=rng.randint(1, 4), window=rng.randint(1, 6), shard_size=rng.choice([1, 2, 3, 4]),
+                           max_vocab=rng.choice([None, 12]), lowercase=bool(seed % 2),
+                           dense_size=rng.choice([1, 3, 4096]))
+    corpus_file = tmp_path / "corpus.txt"
+    corpus_file.write_text("\n".join(units) + "\n", encoding="utf-8")
+    words, counts, expected = brute_force(units, min_count=config.min_count, max_vocab=config.max_vocab,
+                                          window=config.window, shard_size=config.shard_size,
+                                          lowercase=config.lowercase)
+    if not words:
+        with pytest.raises(ConfigError, match="empty vocabulary"):
+            count_cooccurrences(open_corpus([corpus_file]), tmp_path / "out", config, workers=1)
+        return
+    stats = count_cooccurrences(open_corpus([corpus_file]), tmp_path / "out", config, workers=1)
+    shards = CooccurrenceShards(tmp_path / "out")
+    assert list(shards.vocab.tokens) == words
+    assert shards.vocab.counts.tolist() == counts
+    np.testing.assert_allclose(shards.dense(), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(shards.row_sums, expected.sum(axis=1), rtol=1e-9)
+    np.testing.assert_allclose(shards.col_sums, expected.sum(axis=0), rtol=1e-9)
+    assert stats.nnz == np.count_nonzero(expected)
+    assert stats.tokens == sum(len(tokenize(u, config.lowercase)) for u in units)
+
+
+def test_shard_layout_is_mod_sharding(tmp_path):
+    # 8 words, shard_size 2 -> 4 shards; word id i lives in shard i % 4 at local index i // 4.
+    units = [" ".join(f"w{k}" for k in range(8)) for _ in range(3)]
+    (tmp_path / "c.txt").write_text("\n".join(units))
+    count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out",
+                        CooccurConfig(min_count=1, window=2, shard_size=2), workers=1)
+    shards = CooccurrenceShards(tmp_path / "out")
+    assert shards.num_shards == 4
+    vocab = shards.vocab.tokens
+    rows, cols, counts = shards.block(1, 2)   # rows: ids 1, 5; cols: ids 2, 6
+    cells = {(vocab[4 * r + 1], vocab[4 * c + 2]): v for r, c, v in zip(rows, cols, counts)}
+    expected = {}
+    for a in (1, 5):
+        for b in (2, 6):
+            d = abs(int(vocab[a][1:]) - int(vocab[b][1:]))
+            if d <= 2:
+                expected[(vocab[a], vocab[b])] = 3.0 / d
+    assert cells == pytest.approx(expected)
+    assert shards.shard_ids(1).tolist() == [1, 5]
+
+
+def test_windows_do_not_cross_units_and_oov_stretches(tmp_path):
+    (tmp_path / "c.txt").write_text("a rare b\nc\n a b c\n", encoding="utf-8")
+    count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out",
+                        CooccurConfig(min_count=2, window=1, shard_size=1), workers=1)
+    shards = CooccurrenceShards(tmp_path / "out")
+    m = shards.dense()
+    ids = {t: i for i, t in enumerate(shards.vocab.tokens)}
+    assert set(ids) == {"a", "b", "c"}
+    assert m[ids["a"], ids["b"]] == 2.0   # "rare" dropped: a and b are adjacent in unit 1
+    assert m[ids["b"], ids["c"]] == 1.0   # only inside unit 3, not across units 1 and 2
+    assert m[ids["a"], ids["c"]] == 0.0
+
+
+def test_parallel_run_equals_single_process(tmp_path):
+    rng = random.Random(7)
+    for k in range(3):
+        (tmp_path / f"c{k}.txt").write_text("\n".join(random_units(rng, 400, 50)), encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps({"title": u, "abstract": u[::-1]})
+                                                for u in random_units(rng, 200, 50)), encoding="utf-8")
+    config = CooccurConfig(min_count=2, window=4, shard_size=4, dense_size=8)
+    corpus = open_corpus([tmp_path])
+    count_cooccurrences(corpus, tmp_path / "one", config, workers=1)
+    count_cooccurrences(corpus, tmp_path / "two", config, workers=2)
+    one, two = CooccurrenceShards(tmp_path / "one"), CooccurrenceShards(tmp_path / "two")
+    assert one.vocab.tokens == two.vocab.tokens
+    np.testing.assert_allclose(one.dense(), two.dense(), rtol=1e-6)
+    assert one.stats["tokens"] == two.stats["tokens"]
+
+
+def test_invalid_settings_are_rejected_before_work(tmp_path):
+    (tmp_path / "c.txt").write_text("a b\n")
+    for bad in (CooccurConfig(window=0), CooccurConfig(min_count=0), CooccurConfig(shard_size=-1)):
+        with pytest.raises(ConfigError):
+            count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out", bad, workers=1)
+    assert not (tmp_path / "out").exists()

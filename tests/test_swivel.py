@@ -1,0 +1,108 @@
+"""Swivel loss against an independent NumPy formula, and training on planted word groups."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cordswivel.cooccur import CooccurConfig, CooccurrenceShards, count_cooccurrences
+from cordswivel.corpus import open_corpus
+from cordswivel.errors import ConfigError
+from cordswivel.swivel import SwivelConfig, SwivelTrainer, block_loss_and_gradients
+
+
+def numpy_block_loss(rows, cols, counts, row_sums, col_sums, total, base, scale, exponent):
+    """DESIGN.md section 2, cell by cell."""
+    loss = 0.0
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            s = float(rows[i] @ cols[j])
+            x = counts[i, j]
+            pmi_base = -np.log(row_sums[i] + 1) - np.log(col_sums[j] + 1) + np.log(total + 1)
+            if x > 0:
+                err = s - (np.log(x) + pmi_base)
+                loss += 0.5 * (base + scale * x ** exponent) * err ** 2
+            else:
+                loss += np.log1p(np.exp(s - pmi_base))
+    return loss / np.sqrt(counts.size)
+
+
+def test_block_loss_matches_numpy_and_gradients_match_autodiff():
+    rng = np.random.default_rng(0)
+    s, t, d = 6, 5, 4
+    rows = rng.normal(0, 0.5, (s, d)).astype(np.float32)
+    cols = rng.normal(0, 0.5, (t, d)).astype(np.float32)
+    counts = np.where(rng.random((s, t)) < 0.5, rng.gamma(1.0, 3.0, (s, t)), 0).astype(np.float32)
+    row_sums, col_sums = rng.uniform(5, 50, s), rng.uniform(5, 50, t)
+    total = 1000.0
+    args = (tf.constant(np.log(row_sums + 1), tf.float32), tf.constant(np.log(col_sums + 1), tf.float32),
+            tf.constant(np.log(total + 1), tf.float32), 0.1, 0.25, 0.5)
+    r, c = tf.constant(rows), tf.constant(cols)
+    with tf.GradientTape() as tape:
+        tape.watch([r, c])
+        loss, grad_rows, grad_cols = block_loss_and_gradients(r, c, tf.constant(counts), *args)
+    auto_rows, auto_cols = tape.gradient(loss, [r, c])
+    expected = numpy_block_loss(rows, cols, counts, row_sums, col_sums, total, 0.1, 0.25, 0.5)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(grad_rows.numpy(), auto_rows.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad_cols.numpy(), auto_cols.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def planted_corpus(path, groups=4, per_group=8, units=3000, seed=0):
+    rng = random.Random(seed)
+    words = [[f"g{g}w{k}" for k in range(per_group)] for g in range(groups)]
+    with open(path, "w", encoding="utf-8") as handle:
+        for _ in range(units):
+            group = rng.randrange(groups)
+            handle.write(" ".join(rng.choices(words[group], k=8)) + "\n")
+    return words
+
+
+@pytest.fixture(scope="module")
+def planted_shards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    words = planted_corpus(root / "c.txt")
+    count_cooccurrences(open_corpus([root / "c.txt"]), root / "cooc",
+                        CooccurConfig(min_count=1, window=5, shard_size=8), workers=1)
+    return words, CooccurrenceShards(root / "cooc")
+
+
+def test_training_puts_each_word_nearest_its_group(planted_shards, tmp_path):
+    words, shards = planted_shards
+    trainer = SwivelTrainer(SwivelConfig(embedding_dim=16, epochs=25, seed=1)).fit(shards, tmp_path)
+    assert trainer.losses_[-1] < trainer.losses_[0]
+    vectors = trainer.vectors_ / np.linalg.norm(trainer.vectors_, axis=1, keepdims=True)
+    vocab = shards.vocab.tokens
+    group_of = {w: g for g, group in enumerate(words) for w in group}
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    for i, word in enumerate(vocab):
+        assert group_of[vocab[int(np.argmax(sims[i]))]] == group_of[word], word
+
+
+def test_resume_continues_to_the_same_vectors(planted_shards, tmp_path):
+    _, shards = planted_shards
+    config = SwivelConfig(embedding_dim=8, epochs=4, seed=3)
+    full = SwivelTrainer(config).fit(shards, tmp_path / "full")
+    SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=3)).fit(shards, tmp_path / "part")
+    resumed = SwivelTrainer(config).fit(shards, tmp_path / "part", resume=True)
+    assert len(resumed.losses_) == 4
+    np.testing.assert_allclose(resumed.vectors_, full.vectors_, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "sgd"])
+def test_other_optimizers_reduce_the_loss(planted_shards, tmp_path, optimizer):
+    _, shards = planted_shards
+    trainer = SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=5, optimizer=optimizer,
+                                         learning_rate=0.05)).fit(shards, tmp_path)
+    assert trainer.losses_[-1] < trainer.losses_[0]
+
+
+def test_invalid_settings():
+    for bad in (SwivelConfig(embedding_dim=0), SwivelConfig(epochs=0), SwivelConfig(optimizer="lbfgs"),
+                SwivelConfig(learning_rate=0)):
+        with pytest.raises(ConfigError):
+            SwivelTrainer(bad)
