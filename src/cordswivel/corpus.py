@@ -185,7 +185,8 @@ class JsonLinesFile(Source):
         units = []
         for name in self.text_fields:
             value = _text(row.get(name), self.path, f"field {name!r}", line=number)
-            units.extend(split_author_list(value) if name == "authors" else [value])
+            if value:
+                units.extend(split_author_list(value) if name == "authors" else [value])
         return units
 
 
@@ -511,6 +512,9 @@ def open_corpus(paths: Iterable[str | os.PathLike], *,
         else:
             found = [p for p in sorted(path.rglob("*")) if p.is_file()
                      and _suffix(p) in TEXT_SUFFIXES + JSONL_SUFFIXES + ARCHIVE_SUFFIXES]
+            if not found and any(path.rglob("*.json")):
+                sources.append(Cord19Release(path))  # a folder of parses, e.g. one release subset
+                continue
             if not found:
                 raise ConfigError(f"{path}: no corpus files (.txt, .txt.gz, .jsonl, .jsonl.gz, "
                                   f".tar.gz) and not a CORD-19 release directory")

@@ -1,0 +1,96 @@
+"""The command line, driven through its real entry point (a subprocess where exit codes matter)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cordswivel
+from cordswivel.cli import build_parser, main
+from test_swivel import planted_corpus
+
+COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs"]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cordswivel.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def test_every_command_has_help(capsys):
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: cordswivel {command}") and len(out) > 200
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(COMMANDS) <= set(sub.choices)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    words = planted_corpus(root / "corpus.txt", units=2000)
+    result = run_cli("cooccur", root / "corpus.txt", "--out", root / "cooc", "--min-count", 1, "--window", 5,
+                     "--shard-size", 8, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    assert "2,000 units" in result.stdout
+    result = run_cli("train", "--cooccur", root / "cooc", "--out", root / "model", "--dim", 16, "--epochs", 25,
+                     "--seed", 1)
+    assert result.returncode == 0, result.stderr
+    return root, words
+
+
+def test_train_then_query(trained):
+    root, words = trained
+    model = cordswivel.load(root / "model")
+    assert len(model) == 32 and model.embedding_dim == 16
+    assert (root / "model" / "training_loss.tsv").read_text().count("\n") == 26
+    assert not (root / "model.partial").exists()
+    result = run_cli("neighbors", root / "model", "g0w0", "nothere", "-k", 3)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first.startswith("g0w0: g0w") and first.count("g0w") == 4
+    assert second == "nothere: not in vocabulary"
+    result = run_cli("embed", root / "model", "g1w1 g1w2", "")
+    data = json.loads(result.stdout)
+    np.testing.assert_allclose(data[0]["embedding"], model.embed(["g1w1 g1w2"])[0], atol=1e-6)
+    assert not any(data[1]["embedding"])
+    pairs = root / "pairs.tsv"
+    pairs.write_text("g0w0\tg0w1\t10\ng0w0\tg1w0\t1\ng2w3\tg2w4\t9\ng2w3\tg3w4\t2\nfoo\tbar\t1\n")
+    result = run_cli("evaluate-pairs", root / "model", pairs)
+    scores = json.loads(result.stdout)
+    assert scores["pairs_covered"] == 4 and scores["pairs_total"] == 5 and scores["spearman"] > 0.5
+
+
+def test_train_from_corpus_in_one_command_and_refuses_to_overwrite(trained):
+    root, _ = trained
+    result = run_cli("train", root / "corpus.txt", "--out", root / "m2", "--min-count", 1, "--shard-size", 8,
+                     "--dim", 8, "--epochs", 2, "--workers", 1)
+    assert result.returncode == 0, result.stderr
+    assert "vocabulary 32 x 8" in result.stdout
+    again = run_cli("train", root / "corpus.txt", "--out", root / "m2", "--min-count", 1, "--shard-size", 8)
+    assert again.returncode == 2 and "exists and is not empty" in again.stderr
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "a b c"}\n{"title": oops}\n')
+    result = run_cli("cooccur", bad, "--out", tmp_path / "o", "--min-count", 1, "--shard-size", 1, "--workers", 1)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].endswith(f"{bad}:2: malformed JSON (Expecting value: line 1 "
+                                                           f"column 11 (char 10))")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+    skipped = run_cli("cooccur", bad, "--out", tmp_path / "o", "--min-count", 1, "--shard-size", 1,
+                      "--workers", 1, "--on-error", "skip")
+    assert skipped.returncode == 0 and "skipped: 1 malformed JSON" in skipped.stdout
+    usage = run_cli("cooccur", bad, "--out", tmp_path / "o2", "--window", 0)
+    assert usage.returncode == 2 and "window must be positive" in usage.stderr
+    missing = run_cli("neighbors", tmp_path / "nomodel", "x")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
