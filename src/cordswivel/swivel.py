@@ -132,6 +132,45 @@ class _Optimizer:
         variable.scatter_nd_sub(ids[:, None], update)
 
 
+def _aligned_zeros(shape: tuple[int, int]) -> np.ndarray:
+    """float32 zeros on a 64-byte boundary, so TensorFlow can take the buffer without a copy."""
+    size = shape[0] * shape[1] * 4
+    raw = np.zeros(size + 64, dtype=np.uint8)
+    offset = -raw.ctypes.data % 64
+    return raw[offset:offset + size].view(np.float32).reshape(shape)
+
+
+def _as_tensor(array: np.ndarray):
+    """A tensor over ``array``'s memory (DLPack, zero-copy) where possible; a copy otherwise."""
+    import tensorflow as tf
+
+    try:
+        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    except Exception:  # an older TensorFlow or an unaligned buffer: copying is correct, only slower
+        return tf.convert_to_tensor(array)
+
+
+def _dense_blocks(shards: CooccurrenceShards, order: np.ndarray, prefetch: int = 2):
+    """Yield (r, c, dense counts) in ``order``, reading and densifying ahead in a thread."""
+    import concurrent.futures
+
+    n, s = shards.num_shards, shards.shard_size
+
+    def load(block: int):
+        r, c = divmod(int(block), n)
+        rows, cols, counts = shards.block(r, c)
+        dense = _aligned_zeros((s, s))
+        dense[rows, cols] = counts
+        return r, c, _as_tensor(dense)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = [pool.submit(load, b) for b in order[:prefetch]]
+        for k in range(len(order)):
+            if k + prefetch < len(order):
+                pending.append(pool.submit(load, order[k + prefetch]))
+            yield pending.pop(0).result()
+
+
 class SwivelTrainer:
     """Trains Swivel embeddings on a co-occurrence directory; ``fit`` returns ``self``.
 
@@ -177,11 +216,10 @@ class SwivelTrainer:
         compute = tf.function(block_loss_and_gradients, jit_compile=True)
 
         @tf.function(input_signature=[tf.TensorSpec([s], tf.int64), tf.TensorSpec([s], tf.int64),
-                                      tf.TensorSpec([None, 2], tf.int64), tf.TensorSpec([None], tf.float32)])
-        def step(row_ids, col_ids, cells, counts):
-            dense = tf.scatter_nd(cells, counts, [s, s])
+                                      tf.TensorSpec([s, s], tf.float32)])
+        def step(row_ids, col_ids, counts):
             loss, grad_rows, grad_cols = compute(
-                tf.gather(rows_var, row_ids), tf.gather(cols_var, col_ids), dense,
+                tf.gather(rows_var, row_ids), tf.gather(cols_var, col_ids), counts,
                 tf.gather(row_bias, row_ids), tf.gather(col_bias, col_ids), log_total, *conf)
             optimizer.apply(0, rows_var, row_ids, grad_rows)
             optimizer.apply(1, cols_var, col_ids, grad_cols)
@@ -193,11 +231,8 @@ class SwivelTrainer:
             bar = progress(epoch, n * n) if progress else None
             total = 0.0
             try:
-                for done, block in enumerate(order, start=1):
-                    r, c = divmod(int(block), n)
-                    local_rows, local_cols, counts = shards.block(r, c)
-                    cells = np.stack([local_rows, local_cols], axis=1).astype(np.int64)
-                    loss = float(step(shards.shard_ids(r), shards.shard_ids(c), cells, counts))
+                for done, (r, c, counts) in enumerate(_dense_blocks(shards, order), start=1):
+                    loss = float(step(shards.shard_ids(r), shards.shard_ids(c), counts))
                     if not math.isfinite(loss):
                         raise TrainingError(f"loss became {loss} at epoch {epoch + 1}, block ({r}, {c}); "
                                             f"lower the learning rate")
