@@ -13,7 +13,7 @@ import cordswivel
 from cordswivel.cli import build_parser, main
 from test_swivel import planted_corpus
 
-COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs"]
+COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo"]
 
 
 def run_cli(*args, cwd=None):

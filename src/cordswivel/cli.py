@@ -121,6 +121,19 @@ def _cmd_evaluate_pairs(args) -> int:
     return 0
 
 
+def _cmd_demo(args) -> int:
+    from .demo import DEMO_SWIVEL, neighbour_table, run_demo
+
+    model = run_demo(args.out, data_dir=args.data_dir, workers=args.workers,
+                     count_progress=_bar, epoch_progress=_epoch_bar(DEMO_SWIVEL.epochs))
+    corpus = model.config["corpus"]
+    print(f"trained on {corpus['tokens']:,} tokens: vocabulary {len(model):,} x {model.embedding_dim}, "
+          f"{model.config['training_seconds']:.0f} s of training -> {Path(args.out) / 'model'}")
+    for term, words in neighbour_table(model):
+        print(f"{term:>12}: {', '.join(words) if words else '(not in vocabulary)'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cordswivel",
@@ -159,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default %(default)s")
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default 0)")
     p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("demo", help="train on the bundled CORD-19 sample and show neighbours (make demo)",
+                       description="Train Swivel embeddings on the bundled CORD-19 sample with settings "
+                                   "chosen for it, and print the neighbours of the tutorial's terms. An "
+                                   "interrupted demo continues where it stopped when run again.")
+    p.add_argument("--out", default="runs/demo", help="output directory (default %(default)s)")
+    p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.set_defaults(run=_cmd_demo)
 
     p = sub.add_parser("neighbors", help="nearest neighbours of words (cosine)",
                        description="Print the nearest neighbours of each WORD by cosine similarity.")
