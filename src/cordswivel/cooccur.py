@@ -11,8 +11,8 @@ On-disk format of a co-occurrence directory (what ``cordswivel train --cooccur D
 - ``config.json``: counting settings and corpus statistics (tokens, units, types, nnz, total);
 - ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``), V = num_shards * shard_size words;
 - ``row_sums.npy``, ``col_sums.npy``: float64 (V,), sums of each row / column of the full matrix;
-- ``blocks/RRRR-CCCC.npz`` for every shard pair (r, c): arrays ``rows``, ``cols`` (int32 local
-  indices) and ``counts`` (float32), the non-zero cells of block (r, c). Word id i lives in shard
+- ``blocks/RRRR-CCCC.npy`` for every shard pair (r, c): the non-zero cells of block (r, c) as a 1-D
+  NumPy array of records ``(row: int32, col: int32, count: float32)`` with local indices. Word id i lives in shard
   i % num_shards at local index i // num_shards, so block (r, c) cell (a, b) is the count of word
   pair (a * num_shards + r, b * num_shards + c).
 """
@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import sys
 import time
-from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -34,6 +33,7 @@ from typing import Callable
 import numba
 import numpy as np
 
+from .chunks import ChunkInterner
 from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES, Corpus, Partition, SkipCounts
 from .errors import ConfigError, ModelFormatError
 from .fileio import atomic_directory, atomic_write_json, read_json
@@ -97,20 +97,19 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
                         ids_path: str) -> _PartitionTokens:
     """Tokenize one partition; save its token ids and unit lengths to ``ids_path``."""
     skips = SkipCounts()
-    raw = collections.defaultdict()
-    raw.default_factory = raw.__len__  # raw chunk -> id at C speed, the hot loop of pass 1
-    raw_ids, lengths = array("i"), array("q")
-    for unit in partition.units(on_error, skips):
-        chunk = [raw[w] for w in unit.split()]
-        raw_ids.extend(chunk)
-        lengths.append(len(chunk))
-    # Normalize each distinct chunk once; the same normalize_token embed() uses.
+    interner = ChunkInterner()
+    id_parts, length_parts = [], []
+    for buffer, unit_ends in partition.unit_batches(on_error, skips):
+        chunk_ids, lengths = interner.add(buffer, unit_ends)
+        id_parts.append(chunk_ids)
+        length_parts.append(lengths)
+    # Normalize each distinct chunk once, with the tokenizer's own normalize_token.
     local = collections.defaultdict()
     local.default_factory = local.__len__
-    mapping = np.fromiter((local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in raw)),
-                          dtype=np.int32, count=len(raw))
-    ids = mapping[np.frombuffer(raw_ids, dtype=np.int32)] if raw_ids else np.zeros(0, np.int32)
-    lengths = np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, np.int64)
+    mapping = np.fromiter((local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in interner.chunks())),
+                          dtype=np.int32, count=len(interner))
+    ids = mapping[np.concatenate(id_parts)] if id_parts else np.zeros(0, np.int32)
+    lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
     keep = ids >= 0
     kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
     ends = np.cumsum(lengths)
@@ -218,8 +217,8 @@ class _PartitionPairs:
 
 
 def _count_partition(ids_path: str, lut: np.ndarray, window: int, vocab_size: int,
-                     dense_size: int, chunk_tokens: int = 1 << 20) -> _PartitionPairs:
-    """Co-occurrences of one partition's saved token ids."""
+                     dense_size: int, chunk_tokens: int = 1 << 20) -> str:
+    """Co-occurrences of one partition's saved token ids, saved beside them; returns that path."""
     with np.load(ids_path, allow_pickle=False) as saved:
         ids, lengths = saved["ids"], saved["lengths"]
     dense = np.zeros((dense_size, dense_size), dtype=np.float64)
@@ -240,7 +239,18 @@ def _count_partition(ids_path: str, lut: np.ndarray, window: int, vocab_size: in
         first = last
     os.unlink(ids_path)
     pairs, weights = _merge_runs(runs)
-    return _PartitionPairs(dense, pairs, weights)
+    # Results go back through the scratch directory: a file in the page cache beats a pipe.
+    out_path = ids_path.replace(".npz", ".pairs.npz")
+    with open(out_path, "wb") as handle:
+        np.savez(handle, dense=dense, pairs=pairs, weights=weights)
+    return out_path
+
+
+def _load_pairs(path: str) -> _PartitionPairs:
+    with np.load(path, allow_pickle=False) as saved:
+        result = _PartitionPairs(saved["dense"], saved["pairs"], saved["weights"])
+    os.unlink(path)
+    return result
 
 
 def _sum_pairs(parts: list[_PartitionPairs]) -> _PartitionPairs:
@@ -253,26 +263,46 @@ def _sum_pairs(parts: list[_PartitionPairs]) -> _PartitionPairs:
 
 # --------------------------------------------------------------------------- shards
 
+CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
+
+
 @numba.njit(cache=True)
-def _bucket_by_block(rows, cols, num_shards):
-    """Order of the cells grouped by block (r, c), and each block's start (counting sort)."""
+def _fill_blocks(upper_rows, upper_cols, upper_vals, num_shards, vocab_size, cells):
+    """Place upper-triangle cells and their mirror images into ``cells``, grouped by block.
+
+    Returns each block's start offset into ``cells`` (block b = r * num_shards + c) and the row sums.
+    """
     n_blocks = num_shards * num_shards
     starts = np.zeros(n_blocks + 1, dtype=np.int64)
-    for k in range(rows.size):
-        starts[(rows[k] % num_shards) * num_shards + cols[k] % num_shards + 1] += 1
+    for k in range(upper_rows.size):
+        i, j = upper_rows[k], upper_cols[k]
+        starts[(i % num_shards) * num_shards + j % num_shards + 1] += 1
+        if i != j:
+            starts[(j % num_shards) * num_shards + i % num_shards + 1] += 1
     for b in range(n_blocks):
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
-    order = np.empty(rows.size, dtype=np.int64)
-    for k in range(rows.size):
-        b = (rows[k] % num_shards) * num_shards + cols[k] % num_shards
-        order[fill[b]] = k
+    row_sums = np.zeros(vocab_size)
+    for k in range(upper_rows.size):
+        i, j, v = upper_rows[k], upper_cols[k], upper_vals[k]
+        b = (i % num_shards) * num_shards + j % num_shards
+        cells[fill[b]]["row"] = i // num_shards
+        cells[fill[b]]["col"] = j // num_shards
+        cells[fill[b]]["count"] = v
         fill[b] += 1
-    return order, starts
+        row_sums[i] += v
+        if i != j:
+            b = (j % num_shards) * num_shards + i % num_shards
+            cells[fill[b]]["row"] = j // num_shards
+            cells[fill[b]]["col"] = i // num_shards
+            cells[fill[b]]["count"] = v
+            fill[b] += 1
+            row_sums[j] += v
+    return starts, row_sums
 
 
 def block_name(row_shard: int, col_shard: int) -> str:
-    return f"{row_shard:04d}-{col_shard:04d}.npz"
+    return f"{row_shard:04d}-{col_shard:04d}.npy"
 
 
 def _write_shards(directory: Path, pairs: _PartitionPairs, vocab_size: int, num_shards: int):
@@ -282,25 +312,29 @@ def _write_shards(directory: Path, pairs: _PartitionPairs, vocab_size: int, num_
     upper_rows = np.concatenate((i.astype(np.int64), pairs.pairs // vocab_size))
     upper_cols = np.concatenate((j.astype(np.int64), pairs.pairs % vocab_size))
     upper_vals = np.concatenate((dense[i, j], pairs.weights))
-    off = upper_rows != upper_cols
-    rows = np.concatenate((upper_rows, upper_cols[off]))
-    cols = np.concatenate((upper_cols, upper_rows[off]))
-    vals = np.concatenate((upper_vals, upper_vals[off]))
-    row_sums = np.bincount(rows, weights=vals, minlength=vocab_size)
-    order, starts = _bucket_by_block(rows, cols, num_shards)
+    nnz = 2 * upper_rows.size - int(np.count_nonzero(upper_rows == upper_cols))
+    cells = np.empty(nnz, dtype=CELL)
+    starts, row_sums = _fill_blocks(upper_rows, upper_cols, upper_vals, num_shards, vocab_size, cells)
     block_dir = directory / BLOCK_DIR
     block_dir.mkdir()
     for r in range(num_shards):
         for c in range(num_shards):
-            sel = order[starts[r * num_shards + c]:starts[r * num_shards + c + 1]]
-            with open(block_dir / block_name(r, c), "wb") as handle:
-                np.savez(handle, rows=(rows[sel] // num_shards).astype(np.int32),
-                         cols=(cols[sel] // num_shards).astype(np.int32),
-                         counts=vals[sel].astype(np.float32))
-    return row_sums, int(rows.size), float(vals.sum())
+            b = r * num_shards + c
+            np.save(block_dir / block_name(r, c), cells[starts[b]:starts[b + 1]], allow_pickle=False)
+    return row_sums, nnz, float(row_sums.sum())
 
 
 # --------------------------------------------------------------------------- running passes
+
+def _load_kernels() -> None:
+    """Load the compiled Numba kernels (about half a second) once, before worker processes fork."""
+    ChunkInterner().add(b"a b", np.array([3]))
+    keys = np.empty(4, dtype=np.int64)
+    n = _count_pairs(np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, np.zeros((1, 1)), keys)
+    _reduce_keys(np.sort(keys[:n]), 1, 1)
+    _merge_sorted(np.zeros(1, np.int64), np.zeros(1))
+    _fill_blocks(np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), 1, 1, np.empty(1, CELL))
+
 
 def _process_pool(workers: int):
     """A process pool for Dask's local scheduler.
@@ -310,6 +344,8 @@ def _process_pool(workers: int):
     """
     methods = multiprocessing.get_all_start_methods()
     method = "fork" if "fork" in methods and "tensorflow" not in sys.modules else "spawn"
+    if method == "fork":
+        _load_kernels()
     return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
 
 
@@ -356,12 +392,14 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         scratch = tmp / ".tokens"
         scratch.mkdir()
         tokenize = dask.delayed(_tokenize_partition, pure=False)
+        log.debug("start %.2f s", time.perf_counter() - started)
         pass1 = _compute([tokenize(p, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
                           for k, p in enumerate(partitions)],
                          workers=workers, pool=pool, progress=progress, label="vocabulary")
         totals = collections.Counter()
         for part in pass1:
             totals.update(dict(zip(part.types, part.counts.tolist())))
+        log.debug("pass 1 %.2f s", time.perf_counter() - started)
         vocab = build_vocabulary(totals, min_count=config.min_count, max_vocab=config.max_vocab,
                                  shard_size=config.shard_size)
         dense_size = min(config.dense_size, len(vocab))
@@ -369,11 +407,14 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         tasks = [count(part.ids_path, np.array([vocab.get(t) for t in part.types], dtype=np.int64),
                        config.window, len(vocab), dense_size) for part in pass1]
         results = _compute(tasks, workers=workers, pool=pool, progress=progress, label="co-occurrence")
-        merged = _sum_pairs(list(results))
+        log.debug("pass 2 %.2f s", time.perf_counter() - started)
+        merged = _sum_pairs([_load_pairs(path) for path in results])
         del results
         scratch.rmdir()
         num_shards = len(vocab) // config.shard_size
+        log.debug("merged %.2f s", time.perf_counter() - started)
         row_sums, nnz, total = _write_shards(tmp, merged, len(vocab), num_shards)
+        log.debug("written %.2f s", time.perf_counter() - started)
         vocab.save(tmp)
         np.save(tmp / "row_sums.npy", row_sums)
         np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
@@ -444,10 +485,12 @@ class CooccurrenceShards:
         """(local rows, local cols, counts) of the non-zero cells of block (row_shard, col_shard)."""
         path = self.directory / BLOCK_DIR / block_name(row_shard, col_shard)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return data["rows"], data["cols"], data["counts"]
-        except (OSError, KeyError, ValueError) as exc:
+            cells = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
             raise ModelFormatError(f"{path}: cannot read block ({exc})") from None
+        if cells.dtype != CELL or cells.ndim != 1:
+            raise ModelFormatError(f"{path}: expected a 1-D array of {CELL}, got {cells.dtype} {cells.shape}")
+        return cells["row"], cells["col"], cells["count"]
 
     def dense(self) -> np.ndarray:
         """The whole V x V matrix in global id order (for tests and small vocabularies)."""

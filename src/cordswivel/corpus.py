@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from .errors import ConfigError, CorpusError
 
 DEFAULT_TEXT_FIELDS = ("title", "abstract", "text", "string")
@@ -79,10 +81,10 @@ def _decode(raw: bytes, path, line: int, member: str | None = None) -> str:
                           kind="invalid UTF-8") from None
 
 
-def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[tuple[int, str]]:
-    """(line number, decoded line without its newline) for a plain or gzipped file.
+def _iter_raw_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[list[tuple[int, bytes]]]:
+    """Batches of (line number, line bytes without its newline) of valid UTF-8, plain or gzipped.
 
-    ``selected(block)`` picks blocks of ``LINE_BLOCK`` lines; others are not decoded.
+    ``selected(block)`` picks blocks of ``LINE_BLOCK`` lines; other lines are not checked.
     """
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     number = 0
@@ -96,14 +98,17 @@ def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[tup
                 pending = lines.pop() if chunk else b""
                 if not chunk and lines and not lines[-1]:
                     lines.pop()  # the final newline ends the last line; it does not start one
+                batch = []
                 for raw in lines:
                     number += 1
-                    if selected is not None and not selected((number - 1) // LINE_BLOCK):
-                        continue
-                    try:
-                        yield number, _decode(raw, path, number).rstrip("\r")
-                    except CorpusError as error:
-                        policy(error)
+                    if selected is None or selected((number - 1) // LINE_BLOCK):
+                        batch.append((number, raw))
+                try:
+                    b"\n".join(raw for _, raw in batch).decode("utf-8")
+                except UnicodeDecodeError:
+                    batch = [(n, raw) for n, raw in batch if _valid_utf8(raw, path, n, policy)]
+                if batch:
+                    yield batch
                 if not chunk:
                     break
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -113,6 +118,22 @@ def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[tup
         raise CorpusError(path, f"cannot read: {exc.strerror or exc}", kind="unreadable") from None
     if number == 0:
         policy(CorpusError(path, "file is empty", kind="empty file"))
+
+
+def _valid_utf8(raw: bytes, path, line: int, policy) -> bool:
+    try:
+        _decode(raw, path, line)
+        return True
+    except CorpusError as error:
+        policy(error)
+        return False
+
+
+def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line without its newline) of a plain or gzipped file."""
+    for batch in _iter_raw_lines(path, policy, selected):
+        for number, raw in batch:
+            yield number, raw.decode("utf-8").rstrip("\r")
 
 
 def _text(value, path, what: str, *, line: int | None = None, member: str | None = None) -> str:
@@ -148,6 +169,21 @@ class Source:
     def max_partitions(self) -> int:
         return 1 << 30
 
+    def unit_batches(self, policy, selected, batch_bytes: int = 1 << 22):
+        """(UTF-8 buffer, end offset of each unit) batches of the units of ``records``."""
+        pieces, ends, size = [], [], 0
+        for units in self.records(policy, selected):
+            for unit in units:
+                data = unit.encode("utf-8", "surrogatepass")  # JSON may escape lone surrogates
+                pieces.append(data)
+                size += len(data) + 1
+                ends.append(size)
+            if size >= batch_bytes:
+                yield b"\n".join(pieces), np.asarray(ends, dtype=np.int64)
+                pieces, ends, size = [], [], 0
+        if pieces:
+            yield b"\n".join(pieces), np.asarray(ends, dtype=np.int64)
+
 
 @dataclass(frozen=True)
 class TextFile(Source):
@@ -156,6 +192,12 @@ class TextFile(Source):
     def records(self, policy, selected):
         for _, line in _iter_lines(self.path, policy, selected):
             yield [line]
+
+    def unit_batches(self, policy, selected):
+        for batch in _iter_raw_lines(self.path, policy, selected):
+            lines = [raw for _, raw in batch]
+            # a trailing \r is whitespace to the tokenizer: no need to strip it here
+            yield b"\n".join(lines), np.cumsum([len(raw) + 1 for raw in lines], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -449,11 +491,20 @@ class Partition:
     index: int = 0
     count: int = 1
 
+    def _selected(self, block: int) -> bool:
+        return block % self.count == self.index
+
     def units(self, on_error: str = "raise", skips: SkipCounts | None = None) -> Iterator[str]:
         """Stream the text units of this partition."""
         policy = _ErrorPolicy(on_error, skips if skips is not None else SkipCounts())
-        for units in self.source.records(policy, lambda block: block % self.count == self.index):
+        for units in self.source.records(policy, self._selected):
             yield from units
+
+    def unit_batches(self, on_error: str = "raise", skips: SkipCounts | None = None
+                     ) -> Iterator[tuple[bytes, np.ndarray]]:
+        """Stream the units as (UTF-8 buffer, end offset of each unit), units separated by a byte."""
+        policy = _ErrorPolicy(on_error, skips if skips is not None else SkipCounts())
+        yield from self.source.unit_batches(policy, self._selected)
 
 
 @dataclass(frozen=True)

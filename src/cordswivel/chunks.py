@@ -1,0 +1,174 @@
+"""Fast whitespace splitting of UTF-8 text into interned chunk ids (the hot loop of counting pass 1).
+
+``ChunkInterner.add(buffer, unit_ends)`` splits each unit of a UTF-8 byte buffer exactly as
+``str.split()`` splits the decoded text (on runs of the characters for which ``str.isspace()`` is
+true) and gives every distinct chunk a dense id, in a Numba kernel with an open-addressing hash table.
+The chunks are then turned into tokens once per distinct chunk by ``tokenizer.normalize_token``, so
+the tokenizer keeps one definition; ``tests/test_chunks.py`` holds this splitter to ``str.split``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_ASCII_SPACE = np.zeros(128, dtype=np.bool_)
+_MULTIBYTE_SPACE = []
+for _code in range(0x110000):
+    _char = chr(_code)
+    if _char.isspace():
+        if _code < 128:
+            _ASCII_SPACE[_code] = True
+        else:
+            _MULTIBYTE_SPACE.append(_char.encode("utf-8"))
+# (pattern, byte) table of the multi-byte whitespace characters, zero-padded to 4 bytes
+_SPACE_PATTERNS = np.zeros((len(_MULTIBYTE_SPACE), 4), dtype=np.uint8)
+_SPACE_LENGTHS = np.array([len(p) for p in _MULTIBYTE_SPACE], dtype=np.int64)
+for _k, _pattern in enumerate(_MULTIBYTE_SPACE):
+    _SPACE_PATTERNS[_k, :len(_pattern)] = np.frombuffer(_pattern, dtype=np.uint8)
+_SPACE_LEADS = np.zeros(256, dtype=np.bool_)
+_SPACE_LEADS[_SPACE_PATTERNS[:, 0]] = True
+
+
+@numba.njit(cache=True)
+def _multibyte_space_length(buf, i, end, patterns, lengths):
+    """Byte length of the multi-byte whitespace character at buf[i], or 0."""
+    for k in range(patterns.shape[0]):
+        n = lengths[k]
+        if i + n <= end:
+            match = True
+            for m in range(n):
+                if buf[i + m] != patterns[k, m]:
+                    match = False
+                    break
+            if match:
+                return n
+    return 0
+
+
+@numba.njit(cache=True)
+def _rehash(table, size):
+    """The hash table rebuilt with ``size`` slots (a power of two)."""
+    new = np.zeros((size, 3), dtype=np.uint64)
+    mask = size - 1
+    for s in range(table.shape[0]):
+        if table[s, 2]:
+            t = np.int64(table[s, 0] & np.uint64(mask))
+            while new[t, 2]:
+                t = (t + 1) & mask
+            new[t] = table[s]
+    return new
+
+
+@numba.njit(cache=True)
+def _intern_chunks(buf, unit_ends, ids_out, lengths_out, table, type_bytes, type_offsets, n_types,
+                   ascii_space, leads, patterns, space_lengths):
+    """Split units into chunks and intern them. Returns (tokens written, table, types, n_types).
+
+    A table slot holds (FNV-1a hash, first 8 bytes, id + 1 | length << 32); most chunks are at most
+    8 bytes long and are recognised from the slot alone, one memory access. The table and type arrays
+    are returned because the kernel may grow them.
+    """
+    n_out = 0
+    start = 0
+    for u in range(unit_ends.size):
+        end = min(unit_ends[u], buf.size)  # the last unit has no separator after it
+        count = 0
+        i = start
+        while i < end:
+            b = buf[i]  # the ASCII test is written out: a call per byte is 10x slower
+            if b < 128:
+                if ascii_space[b]:
+                    i += 1
+                    continue
+            elif leads[b]:
+                step = _multibyte_space_length(buf, i, end, patterns, space_lengths)
+                if step:
+                    i += step
+                    continue
+            first = i
+            h = np.uint64(14695981039346656037)  # FNV-1a
+            prefix = np.uint64(0)
+            while i < end:
+                b = buf[i]
+                if b < 128:
+                    if ascii_space[b]:
+                        break
+                elif leads[b] and _multibyte_space_length(buf, i, end, patterns, space_lengths):
+                    break
+                h = (h ^ np.uint64(b)) * np.uint64(1099511628211)
+                if i - first < 8:
+                    prefix |= np.uint64(b) << np.uint64(8 * (i - first))
+                i += 1
+            length = i - first
+            mask = table.shape[0] - 1
+            slot = np.int64(h & np.uint64(mask))
+            found = -1
+            while table[slot, 2]:
+                if table[slot, 0] == h and table[slot, 1] == prefix and np.int64(table[slot, 2] >> np.uint64(32)) == length:
+                    candidate = np.int64(table[slot, 2] & np.uint64(0xFFFFFFFF)) - 1
+                    same = True
+                    if length > 8:
+                        a = type_offsets[candidate]
+                        for m in range(8, length):
+                            if type_bytes[a + m] != buf[first + m]:
+                                same = False
+                                break
+                    if same:
+                        found = candidate
+                        break
+                slot = (slot + 1) & mask
+            if found < 0:
+                found = n_types
+                begin = type_offsets[n_types]
+                if begin + length > type_bytes.size:
+                    grown = np.empty(max(2 * type_bytes.size, begin + length), dtype=np.uint8)
+                    grown[:begin] = type_bytes[:begin]
+                    type_bytes = grown
+                type_bytes[begin:begin + length] = buf[first:i]
+                if n_types + 2 > type_offsets.size:
+                    grown_offsets = np.empty(2 * type_offsets.size, dtype=np.int64)
+                    grown_offsets[:n_types + 1] = type_offsets[:n_types + 1]
+                    type_offsets = grown_offsets
+                type_offsets[n_types + 1] = begin + length
+                table[slot, 0] = h
+                table[slot, 1] = prefix
+                table[slot, 2] = np.uint64(found + 1) | (np.uint64(length) << np.uint64(32))
+                n_types += 1
+                if 2 * n_types > table.shape[0]:  # keep the load factor under one half
+                    table = _rehash(table, 2 * table.shape[0])
+            ids_out[n_out] = found
+            n_out += 1
+            count += 1
+        lengths_out[u] = count
+        start = end
+    return n_out, table, type_bytes, type_offsets, n_types
+
+
+class ChunkInterner:
+    """Interns the whitespace-separated chunks of UTF-8 buffers; ids are dense, in order of first use."""
+
+    def __init__(self, capacity: int = 1 << 16):
+        self._table = np.zeros((capacity, 3), dtype=np.uint64)
+        self._bytes = np.empty(1 << 20, dtype=np.uint8)
+        self._offsets = np.zeros(capacity, dtype=np.int64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, buffer: bytes, unit_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids (int32) of all units and the number of chunks of each unit (int64)."""
+        data = np.frombuffer(buffer, dtype=np.uint8)
+        ids = np.empty(len(buffer) // 2 + 1, dtype=np.int32)
+        lengths = np.empty(len(unit_ends), dtype=np.int64)
+        (n, self._table, self._bytes, self._offsets, self._n) = _intern_chunks(
+            data, np.asarray(unit_ends, dtype=np.int64), ids, lengths, self._table, self._bytes,
+            self._offsets, self._n, _ASCII_SPACE, _SPACE_LEADS, _SPACE_PATTERNS, _SPACE_LENGTHS)
+        return ids[:n], lengths
+
+    def chunks(self) -> list[str]:
+        """The distinct chunks, by id."""
+        data = self._bytes.tobytes()
+        offsets = self._offsets[:self._n + 1].tolist()
+        return [data[offsets[k]:offsets[k + 1]].decode("utf-8", "surrogatepass") for k in range(self._n)]
