@@ -24,6 +24,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -116,9 +117,11 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
     lengths = kept_before[ends] - kept_before[ends - lengths]
     ids = ids[keep]
     counts = np.bincount(ids, minlength=len(local)).astype(np.int64)
+    types = list(local)  # tokens hold no whitespace: a newline joins them safely
     with open(ids_path, "wb") as handle:
-        np.savez(handle, ids=ids, lengths=lengths)
-    return _PartitionTokens(list(local), counts, ids_path, int(ids.size), int(lengths.size), skips)
+        np.savez(handle, ids=ids, lengths=lengths,
+                 types=np.frombuffer("\n".join(types).encode("utf-8", "surrogatepass"), dtype=np.uint8))
+    return _PartitionTokens(types, counts, ids_path, int(ids.size), int(lengths.size), skips)
 
 
 # --------------------------------------------------------------------------- pass 2: pairs
@@ -181,46 +184,69 @@ def _reduce_keys(sorted_keys, window, vocab_size):
     return pairs[:n + 1], weights[:n + 1]
 
 
+CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
+
+
 @numba.njit(cache=True)
-def _merge_sorted(pairs, weights):
-    """Sum the weights of equal pair keys of an already sorted key array."""
-    out_pairs = np.empty(pairs.size, dtype=np.int64)
-    out_weights = np.empty(pairs.size, dtype=np.float64)
+def _block_keys(rows, cols, bits, num_shards, shard_size):
+    """Upper-triangle cells and their mirror images as block-grouped sortable keys.
+
+    Cell (i, j) goes to block (i % N, j % N) at local (i // N, j // N); its key is
+    ``(local_row * shard_size + local_col) << 32 | float32 bits of the value``, so sorting a block's
+    keys orders its cells row-major and brings equal cells together. Returns (keys, block starts).
+    """
+    n_blocks = num_shards * num_shards
+    starts = np.zeros(n_blocks + 1, dtype=np.int64)
+    for k in range(rows.size):
+        i, j = rows[k], cols[k]
+        starts[(i % num_shards) * num_shards + j % num_shards + 1] += 1
+        if i != j:
+            starts[(j % num_shards) * num_shards + i % num_shards + 1] += 1
+    for b in range(n_blocks):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    keys = np.empty(starts[-1], dtype=np.uint64)
+    for k in range(rows.size):
+        i, j, v = rows[k], cols[k], np.uint64(bits[k])
+        b = (i % num_shards) * num_shards + j % num_shards
+        keys[fill[b]] = (np.uint64((i // num_shards) * shard_size + j // num_shards) << np.uint64(32)) | v
+        fill[b] += 1
+        if i != j:
+            b = (j % num_shards) * num_shards + i % num_shards
+            keys[fill[b]] = (np.uint64((j // num_shards) * shard_size + i // num_shards) << np.uint64(32)) | v
+            fill[b] += 1
+    return keys, starts
+
+
+@numba.njit(cache=True)
+def _sum_sorted_cells(sorted_keys, values):
+    """Sorted block keys -> (unique local cell indices, summed values); ``values`` = the keys' floats."""
+    cells = np.empty(sorted_keys.size, dtype=np.int64)
+    sums = np.empty(sorted_keys.size, dtype=np.float64)
     n = -1
-    for k in range(pairs.size):
-        if n < 0 or pairs[k] != out_pairs[n]:
+    for k in range(sorted_keys.size):
+        cell = np.int64(sorted_keys[k] >> np.uint64(32))
+        if n < 0 or cell != cells[n]:
             n += 1
-            out_pairs[n] = pairs[k]
-            out_weights[n] = 0.0
-        out_weights[n] += weights[k]
-    return out_pairs[:n + 1], out_weights[:n + 1]
+            cells[n] = cell
+            sums[n] = 0.0
+        sums[n] += values[k]
+    return cells[:n + 1], sums[:n + 1]
 
 
-def _merge_runs(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Merge sparse (pair key, weight) runs into one sorted run with unique keys."""
-    runs = [run for run in runs if run[0].size]
-    if not runs:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    if len(runs) == 1:
-        return runs[0]
-    pairs = np.concatenate([r[0] for r in runs])
-    weights = np.concatenate([r[1] for r in runs])
-    order = np.argsort(pairs, kind="stable")  # runs are sorted: the merge sort finds them
-    return _merge_sorted(pairs[order], weights[order])
-
-
-@dataclass
-class _PartitionPairs:
-    dense: np.ndarray            # (D, D) float64, upper triangle used
-    pairs: np.ndarray            # sorted unique pair keys i*V+j (i <= j), outside the dense square
-    weights: np.ndarray
-
-
-def _count_partition(ids_path: str, lut: np.ndarray, window: int, vocab_size: int,
+def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int,
                      dense_size: int, chunk_tokens: int = 1 << 20) -> str:
-    """Co-occurrences of one partition's saved token ids, saved beside them; returns that path."""
+    """Pass 2 for one partition: its co-occurrences as block-grouped keys in scratch files.
+
+    Returns the path prefix of ``.keys.npy`` (uint64 keys, see ``_block_keys``) and ``.starts.npy``.
+    """
+    vocab = Vocabulary.load(vocab_dir)
+    vocab_size, num_shards = len(vocab), len(vocab) // shard_size
     with np.load(ids_path, allow_pickle=False) as saved:
         ids, lengths = saved["ids"], saved["lengths"]
+        types = saved["types"].tobytes().decode("utf-8", "surrogatepass").split("\n") if saved["types"].size else []
+    index = {token: i for i, token in enumerate(vocab.tokens)}
+    lut = np.array([index.get(t, -1) for t in types], dtype=np.int64)
     dense = np.zeros((dense_size, dense_size), dtype=np.float64)
     keys = np.empty(0, dtype=np.int64)
     runs = []
@@ -238,90 +264,42 @@ def _count_partition(ids_path: str, lut: np.ndarray, window: int, vocab_size: in
             runs.append(_reduce_keys(np.sort(keys[:n]), window, vocab_size))
         first = last
     os.unlink(ids_path)
-    pairs, weights = _merge_runs(runs)
-    # Results go back through the scratch directory: a file in the page cache beats a pipe.
-    out_path = ids_path.replace(".npz", ".pairs.npz")
-    with open(out_path, "wb") as handle:
-        np.savez(handle, dense=dense, pairs=pairs, weights=weights)
-    return out_path
-
-
-def _load_pairs(path: str) -> _PartitionPairs:
-    with np.load(path, allow_pickle=False) as saved:
-        result = _PartitionPairs(saved["dense"], saved["pairs"], saved["weights"])
-    os.unlink(path)
-    return result
-
-
-def _sum_pairs(parts: list[_PartitionPairs]) -> _PartitionPairs:
-    dense = parts[0].dense
-    for part in parts[1:]:
-        dense += part.dense
-    pairs, weights = _merge_runs([(part.pairs, part.weights) for part in parts])
-    return _PartitionPairs(dense, pairs, weights)
-
-
-# --------------------------------------------------------------------------- shards
-
-CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
-
-
-@numba.njit(cache=True)
-def _fill_blocks(upper_rows, upper_cols, upper_vals, num_shards, vocab_size, cells):
-    """Place upper-triangle cells and their mirror images into ``cells``, grouped by block.
-
-    Returns each block's start offset into ``cells`` (block b = r * num_shards + c) and the row sums.
-    """
-    n_blocks = num_shards * num_shards
-    starts = np.zeros(n_blocks + 1, dtype=np.int64)
-    for k in range(upper_rows.size):
-        i, j = upper_rows[k], upper_cols[k]
-        starts[(i % num_shards) * num_shards + j % num_shards + 1] += 1
-        if i != j:
-            starts[(j % num_shards) * num_shards + i % num_shards + 1] += 1
-    for b in range(n_blocks):
-        starts[b + 1] += starts[b]
-    fill = starts[:-1].copy()
-    row_sums = np.zeros(vocab_size)
-    for k in range(upper_rows.size):
-        i, j, v = upper_rows[k], upper_cols[k], upper_vals[k]
-        b = (i % num_shards) * num_shards + j % num_shards
-        cells[fill[b]]["row"] = i // num_shards
-        cells[fill[b]]["col"] = j // num_shards
-        cells[fill[b]]["count"] = v
-        fill[b] += 1
-        row_sums[i] += v
-        if i != j:
-            b = (j % num_shards) * num_shards + i % num_shards
-            cells[fill[b]]["row"] = j // num_shards
-            cells[fill[b]]["col"] = i // num_shards
-            cells[fill[b]]["count"] = v
-            fill[b] += 1
-            row_sums[j] += v
-    return starts, row_sums
+    i, j = np.nonzero(np.triu(dense))
+    rows = np.concatenate([i.astype(np.int64)] + [pairs // vocab_size for pairs, _ in runs])
+    cols = np.concatenate([j.astype(np.int64)] + [pairs % vocab_size for pairs, _ in runs])
+    values = np.concatenate([dense[i, j]] + [weights for _, weights in runs]).astype(np.float32)
+    block_keys, starts = _block_keys(rows, cols, values.view(np.uint32), num_shards, shard_size)
+    prefix = ids_path[:-len(".npz")]
+    np.save(prefix + ".keys.npy", block_keys)
+    np.save(prefix + ".starts.npy", starts)
+    return prefix
 
 
 def block_name(row_shard: int, col_shard: int) -> str:
     return f"{row_shard:04d}-{col_shard:04d}.npy"
 
 
-def _write_shards(directory: Path, pairs: _PartitionPairs, vocab_size: int, num_shards: int):
-    """Symmetrize the upper-triangle counts and write every block; returns (row sums, nnz, total)."""
-    dense = pairs.dense
-    i, j = np.nonzero(np.triu(dense))
-    upper_rows = np.concatenate((i.astype(np.int64), pairs.pairs // vocab_size))
-    upper_cols = np.concatenate((j.astype(np.int64), pairs.pairs % vocab_size))
-    upper_vals = np.concatenate((dense[i, j], pairs.weights))
-    nnz = 2 * upper_rows.size - int(np.count_nonzero(upper_rows == upper_cols))
-    cells = np.empty(nnz, dtype=CELL)
-    starts, row_sums = _fill_blocks(upper_rows, upper_cols, upper_vals, num_shards, vocab_size, cells)
-    block_dir = directory / BLOCK_DIR
-    block_dir.mkdir()
-    for r in range(num_shards):
-        for c in range(num_shards):
-            b = r * num_shards + c
-            np.save(block_dir / block_name(r, c), cells[starts[b]:starts[b + 1]], allow_pickle=False)
-    return row_sums, nnz, float(row_sums.sum())
+def _merge_row_shard(row_shard: int, prefixes: list[str], num_shards: int, shard_size: int,
+                     block_dir: str) -> tuple[np.ndarray, int]:
+    """Pass 3 for one row shard: sum the partitions' cells of each block and write the blocks.
+
+    Returns the row sums of the shard's words (local order) and the number of cells written.
+    """
+    parts = [(np.load(p + ".keys.npy", mmap_mode="r"), np.load(p + ".starts.npy")) for p in prefixes]
+    row_sums = np.zeros(shard_size)
+    nnz = 0
+    for c in range(num_shards):
+        b = row_shard * num_shards + c
+        keys = np.sort(np.concatenate([k[s[b]:s[b + 1]] for k, s in parts]))
+        values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+        flat, sums = _sum_sorted_cells(keys, values)
+        cells = np.empty(flat.size, dtype=CELL)
+        cells["row"], cells["col"] = flat // shard_size, flat % shard_size
+        cells["count"] = sums
+        np.save(Path(block_dir) / block_name(row_shard, c), cells, allow_pickle=False)
+        row_sums += np.bincount(cells["row"], weights=sums, minlength=shard_size)
+        nnz += flat.size
+    return row_sums, nnz
 
 
 # --------------------------------------------------------------------------- running passes
@@ -332,8 +310,8 @@ def _load_kernels() -> None:
     keys = np.empty(4, dtype=np.int64)
     n = _count_pairs(np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, np.zeros((1, 1)), keys)
     _reduce_keys(np.sort(keys[:n]), 1, 1)
-    _merge_sorted(np.zeros(1, np.int64), np.zeros(1))
-    _fill_blocks(np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), 1, 1, np.empty(1, CELL))
+    block_keys, _ = _block_keys(np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.uint32), 1, 1)
+    _sum_sorted_cells(block_keys, np.ones(1, np.float32))
 
 
 def _process_pool(workers: int):
@@ -402,19 +380,25 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         log.debug("pass 1 %.2f s", time.perf_counter() - started)
         vocab = build_vocabulary(totals, min_count=config.min_count, max_vocab=config.max_vocab,
                                  shard_size=config.shard_size)
-        dense_size = min(config.dense_size, len(vocab))
-        count = dask.delayed(_count_partition, pure=False)
-        tasks = [count(part.ids_path, np.array([vocab.get(t) for t in part.types], dtype=np.int64),
-                       config.window, len(vocab), dense_size) for part in pass1]
-        results = _compute(tasks, workers=workers, pool=pool, progress=progress, label="co-occurrence")
-        log.debug("pass 2 %.2f s", time.perf_counter() - started)
-        merged = _sum_pairs([_load_pairs(path) for path in results])
-        del results
-        scratch.rmdir()
+        vocab.save(tmp)
         num_shards = len(vocab) // config.shard_size
-        log.debug("merged %.2f s", time.perf_counter() - started)
-        row_sums, nnz, total = _write_shards(tmp, merged, len(vocab), num_shards)
-        log.debug("written %.2f s", time.perf_counter() - started)
+        count = dask.delayed(_count_partition, pure=False)
+        prefixes = _compute([count(part.ids_path, str(tmp), config.window, config.shard_size,
+                                   min(config.dense_size, len(vocab))) for part in pass1],
+                            workers=workers, pool=pool, progress=progress, label="co-occurrence")
+        log.debug("pass 2 %.2f s", time.perf_counter() - started)
+        block_dir = tmp / BLOCK_DIR
+        block_dir.mkdir()
+        merge = dask.delayed(_merge_row_shard, pure=False)
+        merged = _compute([merge(r, list(prefixes), num_shards, config.shard_size, str(block_dir))
+                           for r in range(num_shards)],
+                          workers=workers, pool=pool, progress=progress, label="shards")
+        log.debug("pass 3 %.2f s", time.perf_counter() - started)
+        shutil.rmtree(scratch)
+        row_sums = np.zeros(len(vocab))
+        for r, (shard_sums, _) in enumerate(merged):
+            row_sums[r::num_shards] = shard_sums
+        nnz, total = sum(n for _, n in merged), float(row_sums.sum())
         vocab.save(tmp)
         np.save(tmp / "row_sums.npy", row_sums)
         np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
