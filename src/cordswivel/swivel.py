@@ -8,9 +8,9 @@ s = shard_size, R = W[shard r] (s, d), C = W~[shard c] (s, d) and S = R C^T (s, 
 - unobserved cell: softplus(S - pmi*), pmi* = -rb_i - cb_j + log_total;
 - block loss = sum / sqrt(s * s); biases are fixed: rb = log(row sums + 1), cb = log(col sums + 1).
 
-The gradient is written out (dL/dS, then two matmuls), so a step costs 6 s^2 d FLOPs plus one fused
-elementwise pass (XLA). Optimisers (Adagrad, RMSProp, SGD) update only the 2 s rows a step touches.
-The output vectors are W + W~.
+The gradient is written out (dL/dS, then two matmuls), so a step costs 6 s^2 d FLOPs in
+TensorFlow matmuls plus one XLA-fused elementwise pass. Optimisers (Adagrad, RMSProp, SGD) update
+only the 2 s rows a step touches. The output vectors are W + W~.
 
 Checkpoint (after every epoch, in the run's work directory): ``checkpoint.npz`` with the embeddings
 and optimiser slots, and ``checkpoint.json`` with the epoch reached and the losses so far.
@@ -76,15 +76,14 @@ class TrainingResult:
     seconds: list[float]         # wall seconds per epoch
 
 
-def block_loss_and_gradients(row_vecs, col_vecs, counts, row_bias, col_bias, log_total,
-                             confidence_base, confidence_scale, confidence_exponent):
-    """Loss of one dense block and its gradients wrt the row and column vectors (TensorFlow).
+def block_loss_and_score_gradient(scores, counts, row_bias, col_bias, log_total,
+                                  confidence_base, confidence_scale, confidence_exponent):
+    """Loss of one block given its scores S = R C^T, and dL/dS: the elementwise part (TensorFlow).
 
-    Shapes: row_vecs (s, d), col_vecs (t, d), counts (s, t), row_bias (s,), col_bias (t,).
+    Shapes: scores and counts (s, t), row_bias (s,), col_bias (t,).
     """
     import tensorflow as tf
 
-    scores = tf.matmul(row_vecs, col_vecs, transpose_b=True)  # (s, t)
     observed = counts > 0
     base = log_total - row_bias[:, None] - col_bias[None, :]
     log_counts = tf.math.log(tf.where(observed, counts, tf.ones_like(counts)))
@@ -94,6 +93,22 @@ def block_loss_and_gradients(row_vecs, col_vecs, counts, row_bias, col_bias, log
     loss = multiplier * tf.reduce_sum(tf.where(observed, 0.5 * confidence * tf.square(err),
                                                tf.math.softplus(err)))
     grad_scores = multiplier * tf.where(observed, confidence * err, tf.math.sigmoid(err))
+    return loss, grad_scores
+
+
+def block_loss_and_gradients(row_vecs, col_vecs, counts, row_bias, col_bias, log_total,
+                             confidence_base, confidence_scale, confidence_exponent, *,
+                             elementwise=block_loss_and_score_gradient):
+    """Loss of one dense block and its gradients wrt the row and column vectors (TensorFlow).
+
+    Shapes: row_vecs (s, d), col_vecs (t, d), counts (s, t), row_bias (s,), col_bias (t,). The three
+    matmuls stay plain TensorFlow ops (oneDNN where enabled); ``elementwise`` may be XLA-compiled.
+    """
+    import tensorflow as tf
+
+    scores = tf.matmul(row_vecs, col_vecs, transpose_b=True)  # (s, t)
+    loss, grad_scores = elementwise(scores, counts, row_bias, col_bias, log_total,
+                                    confidence_base, confidence_scale, confidence_exponent)
     grad_rows = tf.matmul(grad_scores, col_vecs)                     # (s, d)
     grad_cols = tf.matmul(grad_scores, row_vecs, transpose_a=True)   # (t, d)
     return loss, grad_rows, grad_cols
@@ -213,14 +228,15 @@ class SwivelTrainer:
         conf = (tf.constant(cfg.confidence_base, tf.float32), tf.constant(cfg.confidence_scale, tf.float32),
                 tf.constant(cfg.confidence_exponent, tf.float32))
 
-        compute = tf.function(block_loss_and_gradients, jit_compile=True)
+        elementwise = tf.function(block_loss_and_score_gradient, jit_compile=True)  # one fused pass
 
         @tf.function(input_signature=[tf.TensorSpec([s], tf.int64), tf.TensorSpec([s], tf.int64),
                                       tf.TensorSpec([s, s], tf.float32)])
         def step(row_ids, col_ids, counts):
-            loss, grad_rows, grad_cols = compute(
+            loss, grad_rows, grad_cols = block_loss_and_gradients(
                 tf.gather(rows_var, row_ids), tf.gather(cols_var, col_ids), counts,
-                tf.gather(row_bias, row_ids), tf.gather(col_bias, col_ids), log_total, *conf)
+                tf.gather(row_bias, row_ids), tf.gather(col_bias, col_ids), log_total, *conf,
+                elementwise=elementwise)
             optimizer.apply(0, rows_var, row_ids, grad_rows)
             optimizer.apply(1, cols_var, col_ids, grad_cols)
             return loss
