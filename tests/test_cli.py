@@ -13,7 +13,7 @@ import cordswivel
 from cordswivel.cli import build_parser, main
 from test_swivel import planted_corpus
 
-COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo"]
+COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo", "heatmap", "scicite", "predict"]
 
 
 def run_cli(*args, cwd=None):

@@ -122,15 +122,74 @@ def _cmd_evaluate_pairs(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from .demo import DEMO_SWIVEL, neighbour_table, run_demo
+    from .demo import DEMO_SWIVEL, run_demo
+    from .scicite import ClassifierConfig
 
-    model = run_demo(args.out, data_dir=args.data_dir, workers=args.workers,
-                     count_progress=_bar, epoch_progress=_epoch_bar(DEMO_SWIVEL.epochs))
-    corpus = model.config["corpus"]
-    print(f"trained on {corpus['tokens']:,} tokens: vocabulary {len(model):,} x {model.embedding_dim}, "
-          f"{model.config['training_seconds']:.0f} s of training -> {Path(args.out) / 'model'}")
-    for term, words in neighbour_table(model):
-        print(f"{term:>12}: {', '.join(words) if words else '(not in vocabulary)'}")
+    epochs = ClassifierConfig().epochs
+    bar = _bar("SciCite epochs", epochs)
+    metrics = run_demo(args.out, data_dir=args.data_dir, workers=args.workers, log=lambda m: print(m, flush=True),
+                       count_progress=_bar, epoch_progress=_epoch_bar(DEMO_SWIVEL.epochs),
+                       on_classifier_epoch=lambda epoch, logs: bar.update(1))
+    bar.close()
+    test, heat = metrics["scicite"]["test"], metrics["heatmap"]
+    print(f"SciCite test: accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}, loss {test['loss']:.3f}")
+    print(f"heatmap: within-group cosine {heat['within_group_mean_cosine']:.3f}, "
+          f"between {heat['between_group_mean_cosine']:.3f}")
+    print(f"demo took {metrics['demo_seconds']:.0f} s; open {Path(args.out) / 'report.html'}")
+    return 0
+
+
+def _cmd_heatmap(args) -> int:
+    from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
+    from .module import load
+
+    model = load(args.model)
+    terms = args.terms or list(TUTORIAL_TERMS)
+    result = similarity_matrix(model, terms, cosine=args.cosine)
+    plot_heatmap(result, args.out)
+    if result.oov:
+        print(f"not in vocabulary (zero vectors): {', '.join(result.oov)}", file=sys.stderr)
+    for term, neighbours in neighbour_table(model, terms, k=args.k):
+        print(f"{term}: " + (", ".join(f"{w} ({s:.3f})" for w, s in neighbours) or "not in vocabulary"))
+    print(f"heatmap -> {args.out}")
+    return 0
+
+
+def _cmd_scicite(args) -> int:
+    from .data import find_data_dir
+    from .module import load
+    from .scicite import ClassifierConfig, load_scicite, train_classifier, write_classifier_outputs
+
+    config = ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size, trainable=args.trainable,
+                              seed=args.seed)
+    config.validate()
+    data = load_scicite(args.scicite or find_data_dir(args.data_dir) / "scicite")
+    model = load(args.model)
+    bar = _bar("SciCite epochs", config.epochs)
+    result = train_classifier(model, data, config, on_epoch=lambda epoch, logs: bar.update(1))
+    bar.close()
+    write_classifier_outputs(result, data, args.out)
+    for split in ("validation", "test"):
+        m = result.metrics[split]
+        print(f"{split}: loss {m['loss']:.3f}, accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+    print(f"outputs -> {args.out}")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    import numpy as np
+
+    from .scicite import load_classifier
+
+    classify = load_classifier(args.classifier)
+    logits, labels = classify(args.texts)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    out = [{"text": t, "prediction": labels[int(p.argmax())],
+            "probabilities": {label: round(float(x), 4) for label, x in zip(labels, p)}}
+           for t, p in zip(args.texts, probs)]
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+    print()
     return 0
 
 
@@ -173,14 +232,46 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default 0)")
     p.set_defaults(run=_cmd_train)
 
-    p = sub.add_parser("demo", help="train on the bundled CORD-19 sample and show neighbours (make demo)",
-                       description="Train Swivel embeddings on the bundled CORD-19 sample with settings "
-                                   "chosen for it, and print the neighbours of the tutorial's terms. An "
-                                   "interrupted demo continues where it stopped when run again.")
+    p = sub.add_parser("demo", help="the TF-Hub tutorial end to end on the bundled data (make demo)",
+                       description="Train Swivel embeddings on the bundled CORD-19 sample, draw the similarity "
+                                   "heatmap and neighbours, train and evaluate the SciCite classifier, and write "
+                                   "OUT/report.html and OUT/metrics.json. An interrupted run continues where "
+                                   "its embedding training stopped.")
     p.add_argument("--out", default="runs/demo", help="output directory (default %(default)s)")
     p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(run=_cmd_demo)
+
+    p = sub.add_parser("heatmap", help="similarity heatmap and neighbours of terms",
+                       description="Draw the inner-product matrix of the terms' embeddings divided by its maximum "
+                                   "(or cosine) as a heatmap, as the TF-Hub tutorial, and print neighbours.")
+    p.add_argument("model", help="model directory")
+    p.add_argument("terms", nargs="*", metavar="TERM", help="terms (default: the tutorial's nine)")
+    p.add_argument("--out", required=True, help="image file (.png, .svg or .pdf)")
+    p.add_argument("--cosine", action="store_true", help="cosine similarity instead of inner product / max")
+    p.add_argument("-k", type=int, default=8, help="neighbours per term (default 8)")
+    p.set_defaults(run=_cmd_heatmap)
+
+    p = sub.add_parser("scicite", help="train and evaluate the SciCite citation-intent classifier",
+                       description="Train the tutorial's classifier (embedding layer -> Dense(3)) on SciCite and "
+                                   "write metrics.json, curves.png, confusion.png, predictions.csv and the "
+                                   "saved classifier to OUT.")
+    p.add_argument("model", help="model directory")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--epochs", type=int, default=35, help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=32, help="default %(default)s")
+    p.add_argument("--trainable", action="store_true", help="fine-tune the embedding matrix")
+    p.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    p.add_argument("--scicite", help="SciCite directory (default: DATA/scicite)")
+    p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
+    p.set_defaults(run=_cmd_scicite)
+
+    p = sub.add_parser("predict", help="label citation sentences with a saved classifier",
+                       description="Label each TEXT with a classifier saved by 'cordswivel scicite' (JSON output "
+                                   "with class probabilities).")
+    p.add_argument("classifier", help="classifier directory (OUT/classifier of 'cordswivel scicite')")
+    p.add_argument("texts", nargs="+", metavar="TEXT")
+    p.set_defaults(run=_cmd_predict)
 
     p = sub.add_parser("neighbors", help="nearest neighbours of words (cosine)",
                        description="Print the nearest neighbours of each WORD by cosine similarity.")

@@ -1,0 +1,82 @@
+"""Exploring an embedding: the tutorial's similarity heatmap, neighbour tables, group coherence."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from .module import TextEmbedding
+
+TUTORIAL_TERMS = ("coronavirus", "SARS", "MERS", "Italy", "Spain", "Europe", "cough", "fever", "throat")
+TUTORIAL_GROUPS = (("coronavirus", "SARS", "MERS"), ("Italy", "Spain", "Europe"), ("cough", "fever", "throat"))
+
+
+@dataclass(frozen=True)
+class SimilarityMatrix:
+    """Pairwise similarities of terms' embeddings; ``oov`` lists terms with no known token."""
+
+    terms: tuple[str, ...]
+    matrix: np.ndarray          # (n, n)
+    cosine: bool
+    oov: tuple[str, ...]
+
+
+def similarity_matrix(embedding: TextEmbedding, terms=TUTORIAL_TERMS, *, cosine: bool = False) -> SimilarityMatrix:
+    """The tutorial's matrix: inner products of the terms' embeddings divided by their maximum
+    (or cosine similarities). Terms are embedded as texts, as the module embeds them."""
+    terms = tuple(terms)
+    vectors = embedding.embed(list(terms)).astype(np.float64)
+    oov = tuple(t for t in terms if not any(token in embedding for token in embedding.tokenize(t)))
+    if cosine:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = vectors / np.where(norms > 0, norms, 1.0)
+        matrix = unit @ unit.T
+    else:
+        matrix = vectors @ vectors.T
+        peak = matrix.max()
+        matrix = matrix / peak if peak > 0 else matrix
+    return SimilarityMatrix(terms, matrix, cosine, oov)
+
+
+def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Draw the matrix as a seaborn heatmap with the terms as tick labels (PNG, SVG or PDF by suffix)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .fileio import atomic_path
+
+    size = max(5.0, 0.6 * len(result.terms) + 2)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    sns.heatmap(result.matrix, xticklabels=result.terms, yticklabels=result.terms, cmap="YlOrRd",
+                vmin=min(0.0, float(result.matrix.min())), vmax=1.0, square=True, ax=ax,
+                annot=len(result.terms) <= 12, fmt=".2f")
+    ax.set_title(title or ("Cosine similarity" if result.cosine else "Inner product / max"))
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def group_cosines(embedding: TextEmbedding, groups=TUTORIAL_GROUPS) -> dict[str, float]:
+    """Mean cosine of term pairs within the same group and across groups (cluster coherence)."""
+    terms = [t for group in groups for t in group]
+    group_of = {t: g for g, group in enumerate(groups) for t in group}
+    cos = similarity_matrix(embedding, terms, cosine=True).matrix
+    within, between = [], []
+    for a, b in combinations(range(len(terms)), 2):
+        (within if group_of[terms[a]] == group_of[terms[b]] else between).append(cos[a, b])
+    return {"within_group_mean_cosine": float(np.mean(within)), "between_group_mean_cosine": float(np.mean(between))}
+
+
+def neighbour_table(embedding: TextEmbedding, terms=TUTORIAL_TERMS, k: int = 8) -> list[tuple[str, list[tuple[str, float]]]]:
+    """(term, its k nearest words with cosine) for each term; an out-of-vocabulary term gets []."""
+    return [(term, embedding.most_similar(term, k) if term in embedding else []) for term in terms]

@@ -1,0 +1,304 @@
+"""SciCite citation intent (Cohan et al., NAACL 2019) and the TF-Hub tutorial's classifier on it.
+
+Data: the allenai release's ``train.jsonl``, ``dev.jsonl`` and ``test.jsonl`` (JSON lines with ``string``
+and ``label``; ``NaN`` literals occur and are accepted), one row per ``unique_id`` as TensorFlow
+Datasets keeps them (train 8,194 / validation 916 / test 1,859), labels in TFDS order
+(method, background, result).
+
+Classifier (DESIGN.md section 3): the text embedding as a Keras layer on raw strings (frozen unless
+``trainable``) -> Dense(3) logits; Adam; sparse categorical cross-entropy from logits; 35 epochs;
+batch 32; training data shuffled with a 10,000 buffer; validation after every epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConfigError, CorpusError, DataDirError, ModelFormatError
+from .fileio import atomic_directory, atomic_path, atomic_write_json
+from .module import TextEmbedding
+
+log = logging.getLogger(__name__)
+
+LABELS = ("method", "background", "result")
+SPLIT_FILES = {"train": "train.jsonl", "validation": "dev.jsonl", "test": "test.jsonl"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Sentences and integer labels (index into ``LABELS``) of one split."""
+
+    texts: tuple[str, ...]
+    labels: np.ndarray  # (n,) int64
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass(frozen=True)
+class SciCite:
+    train: Split
+    validation: Split
+    test: Split
+
+
+def _find_scicite_dir(path: Path) -> Path:
+    for candidate in (path, path / "scicite"):
+        if all((candidate / name).is_file() for name in SPLIT_FILES.values()):
+            return candidate
+    raise DataDirError(f"{path}: no SciCite files (expected {', '.join(SPLIT_FILES.values())} there or in "
+                       f"a scicite/ folder; see README.md, 'Data')")
+
+
+def read_split(path: str | os.PathLike) -> Split:
+    """One SciCite JSON lines file, deduplicated by ``unique_id`` (the first row wins, as TFDS)."""
+    path = Path(path)
+    texts, labels, seen = [], [], set()
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise CorpusError(path, f"invalid UTF-8 at byte {exc.start}", line=number,
+                                  kind="invalid UTF-8") from None
+            except ValueError as exc:
+                raise CorpusError(path, f"malformed JSON ({exc})", line=number, kind="malformed JSON") from None
+            if not isinstance(row, dict) or not isinstance(row.get("string"), str):
+                raise CorpusError(path, "expected an object with a text field 'string'", line=number,
+                                  kind="wrong type")
+            if row.get("label") not in LABELS:
+                raise CorpusError(path, f"unknown label {row.get('label')!r} (expected one of "
+                                        f"{', '.join(LABELS)})", line=number, kind="unknown label")
+            key = row.get("unique_id", f"line{number}")
+            if key in seen:
+                continue
+            seen.add(key)
+            texts.append(row["string"])
+            labels.append(LABELS.index(row["label"]))
+    if not texts:
+        raise CorpusError(path, "no examples", kind="empty file")
+    return Split(tuple(texts), np.asarray(labels, dtype=np.int64))
+
+
+def load_scicite(path: str | os.PathLike) -> SciCite:
+    """SciCite from a directory holding the three files (or the allenai ``scicite/`` folder)."""
+    directory = _find_scicite_dir(Path(path))
+    return SciCite(**{split: read_split(directory / name) for split, name in SPLIT_FILES.items()})
+
+
+# --------------------------------------------------------------------------- metrics
+
+def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_classes: int = len(LABELS)) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix (rows: truth)."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    per_class = {}
+    for k in range(num_classes):
+        tp = confusion[k, k]
+        predicted, actual = confusion[:, k].sum(), confusion[k, :].sum()
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[LABELS[k] if num_classes == len(LABELS) else str(k)] = {
+            "precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(actual)}
+    return {"accuracy": float(np.trace(confusion) / max(confusion.sum(), 1)),
+            "macro_f1": float(np.mean([c["f1"] for c in per_class.values()])),
+            "per_class": per_class, "confusion_matrix": confusion.tolist()}
+
+
+# --------------------------------------------------------------------------- classifier
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Settings of the tutorial's classifier."""
+
+    epochs: int = 35
+    batch_size: int = 32
+    shuffle_buffer: int = 10_000
+    learning_rate: float = 0.001   # Adam's default, as the tutorial
+    trainable: bool = False        # fine-tune the embedding matrix
+    seed: int = 0
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "shuffle_buffer"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+
+
+@dataclass
+class ClassifierResult:
+    model: object                         # the tf-keras model: strings -> logits
+    history: dict                         # per-epoch loss, accuracy, val_loss, val_accuracy
+    metrics: dict = field(default_factory=dict)
+
+
+def build_classifier(embedding: TextEmbedding, config: ClassifierConfig = ClassifierConfig()):
+    """The tutorial's model: text embedding layer -> Dense(3) logits, compiled with Adam."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from .layers import make_text_embedding_layer
+
+    keras.utils.set_random_seed(config.seed)
+    model = keras.Sequential([
+        keras.layers.InputLayer(input_shape=[], dtype=tf.string),
+        make_text_embedding_layer(embedding, trainable=config.trainable),
+        keras.layers.Dense(len(LABELS), name="logits"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model
+
+
+def _dataset(split: Split, config: ClassifierConfig, *, shuffle: bool):
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((list(split.texts), split.labels))
+    if shuffle:
+        data = data.shuffle(config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True)
+    return data.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def train_classifier(embedding: TextEmbedding, data: SciCite, config: ClassifierConfig = ClassifierConfig(), *,
+                     on_epoch: Callable[[int, dict], None] | None = None) -> ClassifierResult:
+    """Train on ``data.train`` with validation each epoch, then evaluate on validation and test."""
+    import tf_keras as keras
+
+    config.validate()
+    model = build_classifier(embedding, config)
+    callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=on_epoch)] if on_epoch else []
+    history = model.fit(_dataset(data.train, config, shuffle=True), epochs=config.epochs,
+                        validation_data=_dataset(data.validation, config, shuffle=False),
+                        callbacks=callbacks, verbose=0)
+    result = ClassifierResult(model, {k: [float(v) for v in values] for k, values in history.history.items()})
+    for name, split in (("validation", data.validation), ("test", data.test)):
+        result.metrics[name] = evaluate(model, split, config)
+    result.metrics["history"] = result.history
+    result.metrics["config"] = {k: getattr(config, k) for k in ClassifierConfig.__dataclass_fields__}
+    return result
+
+
+def predict_logits(model, texts, batch_size: int = 256) -> np.ndarray:
+    import tensorflow as tf
+
+    texts = list(texts)
+    out = [model(tf.constant(texts[k:k + batch_size]), training=False).numpy()
+           for k in range(0, len(texts), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
+
+
+def evaluate(model, split: Split, config: ClassifierConfig = ClassifierConfig()) -> dict:
+    """Loss (mean cross-entropy from logits) and ``classification_metrics`` on one split."""
+    logits = predict_logits(model, split.texts)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(len(split)), split.labels].mean())
+    return {"loss": loss, **classification_metrics(split.labels, logits.argmax(axis=1))}
+
+
+# --------------------------------------------------------------------------- outputs
+
+def plot_curves(history: dict, path: str | os.PathLike) -> None:
+    """Accuracy and loss per epoch, training vs validation, as the tutorial draws them."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, title in ((axes[0], "accuracy", "Accuracy"), (axes[1], "loss", "Loss")):
+        ax.plot(epochs, history[key], "o-", label="training", markersize=3)
+        ax.plot(epochs, history[f"val_{key}"], "s-", label="validation", markersize=3)
+        ax.set_title(f"{title} per epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.legend()
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def plot_confusion(confusion, path: str | os.PathLike, title: str = "SciCite test confusion matrix") -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    sns.heatmap(np.asarray(confusion), annot=True, fmt="d", cmap="Blues", xticklabels=LABELS, yticklabels=LABELS,
+                ax=ax)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def _save_figure(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=110)
+    plt.close(fig)
+
+
+def prediction_rows(model, split: Split, count: int = 20) -> list[dict]:
+    """The first ``count`` sentences of a split with true and predicted labels (the tutorial's table)."""
+    texts = split.texts[:count]
+    predicted = predict_logits(model, texts).argmax(axis=1)
+    return [{"text": t, "label": LABELS[int(y)], "prediction": LABELS[int(p)]}
+            for t, y, p in zip(texts, split.labels[:count], predicted)]
+
+
+def write_classifier_outputs(result: ClassifierResult, data: SciCite, out_dir: str | os.PathLike) -> Path:
+    """metrics.json, curves.png, confusion.png, predictions.csv and the saved classifier in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out_dir / "metrics.json", result.metrics)
+    plot_curves(result.history, out_dir / "curves.png")
+    plot_confusion(result.metrics["test"]["confusion_matrix"], out_dir / "confusion.png")
+    with atomic_path(out_dir / "predictions.csv") as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, ["text", "label", "prediction"])
+            writer.writeheader()
+            writer.writerows(prediction_rows(result.model, data.test))
+    save_classifier(result.model, out_dir / "classifier")
+    return out_dir
+
+
+def save_classifier(model, path: str | os.PathLike) -> Path:
+    """Save the classifier as a TensorFlow SavedModel (strings in, logits out) plus its labels."""
+    import tensorflow as tf
+
+    path = Path(path)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve(texts):
+        return {"logits": model(texts, training=False)}
+
+    with atomic_directory(path, overwrite=True) as tmp:
+        model.save(tmp, save_format="tf", signatures={"serving_default": serve})
+        atomic_write_json(tmp / "labels.json", {"labels": list(LABELS)})
+    return path
+
+
+def load_classifier(path: str | os.PathLike):
+    """A saved classifier: a callable from a list of strings to (logits, labels)."""
+    import tensorflow as tf
+
+    path = Path(path)
+    if not (path / "saved_model.pb").is_file() or not (path / "labels.json").is_file():
+        raise ModelFormatError(f"{path}: not a saved cordswivel classifier (expected saved_model.pb and labels.json)")
+    labels = json.loads((path / "labels.json").read_text())["labels"]
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return lambda texts: (serve(tf.constant(list(texts), dtype=tf.string))["logits"].numpy(), labels)
