@@ -22,6 +22,7 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_cooccur.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_scicite.py
 
 clean:
 	rm -rf runs .pytest_cache
