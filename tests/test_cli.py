@@ -94,3 +94,26 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert usage.returncode == 2 and "window must be positive" in usage.stderr
     missing = run_cli("neighbors", tmp_path / "nomodel", "x")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_heatmap_scicite_and_predict_commands(trained):
+    root, _ = trained
+    result = run_cli("heatmap", root / "model", "g0w0", "g0w1", "g1w0", "nothere", "--out", root / "heat.png", "-k", 2)
+    assert result.returncode == 0, result.stderr
+    assert (root / "heat.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "not in vocabulary (zero vectors): nothere" in result.stderr
+    scicite = root / "scicite"
+    scicite.mkdir()
+    labels = ["method", "background", "result"]
+    for name in ("train.jsonl", "dev.jsonl", "test.jsonl"):
+        (scicite / name).write_text("".join(json.dumps({"string": f"g{k % 3}w1 g{k % 3}w2", "label": labels[k % 3],
+                                                        "unique_id": str(k)}) + "\n" for k in range(24)))
+    result = run_cli("scicite", root / "model", "--out", root / "sc", "--scicite", scicite, "--epochs", 2)
+    assert result.returncode == 0, result.stderr
+    assert "test: loss" in result.stdout
+    metrics = json.loads((root / "sc" / "metrics.json").read_text())
+    assert len(metrics["history"]["loss"]) == 2
+    result = run_cli("predict", root / "sc" / "classifier", "g2w1 g2w2")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert set(row["probabilities"]) == set(labels) and sum(row["probabilities"].values()) == pytest.approx(1, abs=1e-3)
