@@ -13,7 +13,8 @@ import cordswivel
 from cordswivel.cli import build_parser, main
 from test_swivel import planted_corpus
 
-COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo", "heatmap", "scicite", "predict"]
+COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo", "heatmap", "scicite", "predict",
+            "export"]
 
 
 def run_cli(*args, cwd=None):

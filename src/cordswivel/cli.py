@@ -139,6 +139,21 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from . import hub
+    from .module import load
+
+    model = load(args.model)
+    if args.format == "hub":
+        hub.export_hub_module(model, args.out, overwrite=args.overwrite)
+    elif args.format == "word2vec":
+        hub.export_word2vec(model, args.out, binary=args.binary)
+    else:
+        hub.export_projector(model, args.out, overwrite=args.overwrite)
+    print(f"{args.format} export of {len(model):,} x {model.embedding_dim} -> {args.out}")
+    return 0
+
+
 def _cmd_heatmap(args) -> int:
     from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
     from .module import load
@@ -242,6 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(run=_cmd_demo)
 
+    p = sub.add_parser("export", help="export as a TF-Hub SavedModel, word2vec file or projector files",
+                       description="Export embeddings: 'hub' writes a TF2 SavedModel that hub.load and "
+                                   "hub.KerasLayer take in place of tensorflow/cord-19/swivel-128d/3; 'word2vec' "
+                                   "a file gensim's KeyedVectors.load_word2vec_format reads; 'projector' "
+                                   "vectors.tsv, metadata.tsv and projector_config.pbtxt.")
+    p.add_argument("model", help="model directory (or any embeddings cordswivel.load accepts)")
+    p.add_argument("--format", choices=("hub", "word2vec", "projector"), default="hub", help="default %(default)s")
+    p.add_argument("--out", required=True, help="output directory (hub, projector) or file (word2vec)")
+    p.add_argument("--binary", action="store_true", help="binary word2vec format")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.set_defaults(run=_cmd_export)
+
     p = sub.add_parser("heatmap", help="similarity heatmap and neighbours of terms",
                        description="Draw the inner-product matrix of the terms' embeddings divided by its maximum "
                                    "(or cosine) as a heatmap, as the TF-Hub tutorial, and print neighbours.")
@@ -275,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("neighbors", help="nearest neighbours of words (cosine)",
                        description="Print the nearest neighbours of each WORD by cosine similarity.")
-    p.add_argument("model", help="model directory")
+    p.add_argument("model", help="model directory, TF-Hub module directory, or word2vec/GloVe file")
     p.add_argument("words", nargs="+", metavar="WORD")
     p.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
     p.set_defaults(run=_cmd_neighbors)

@@ -34,15 +34,33 @@ def tf_tokenize(texts, lowercase: bool = False):
     return tf.ragged.boolean_mask(tokens, tf.strings.length(tokens) > 0)
 
 
+def embed_tokens(tokens, lookup, embeddings):
+    """sqrtn sentence vectors [batch, dim] of ragged tokens; a row without tokens gives zeros."""
+    import tensorflow as tf
+
+    ids = tf.ragged.map_flat_values(lookup.lookup, tokens)
+    vectors = tf.ragged.map_flat_values(tf.gather, embeddings, ids)  # [batch, (n), dim]
+    counts = tf.cast(ids.row_lengths(), embeddings.dtype)[:, None]
+    return tf.reduce_sum(vectors, axis=1) / tf.sqrt(tf.maximum(counts, 1.0))
+
+
 def _keras():
     import tf_keras
     return tf_keras
 
 
 def make_text_embedding_layer(embedding: TextEmbedding, *, trainable: bool = False, name: str = "text_embedding"):
-    """A Keras (tf-keras) layer: [batch] strings -> [batch, dim] float32, equal to ``embedding.embed``."""
+    """A Keras (tf-keras) layer: [batch] strings -> [batch, dim] float32, equal to ``embedding.embed``.
+
+    For a TF-Hub module loaded by ``cordswivel.load`` this is ``hub.KerasLayer`` on the module itself.
+    """
     import tensorflow as tf
     keras = _keras()
+
+    from .hub import HubTextEmbedding
+    if isinstance(embedding, HubTextEmbedding):
+        import tensorflow_hub as hub
+        return hub.KerasLayer(str(embedding.path), input_shape=[], dtype=tf.string, trainable=trainable, name=name)
 
     class TextEmbeddingLayer(keras.layers.Layer):
         """Raw strings to sqrtn sentence vectors, as TF-Hub's text-embedding modules."""
@@ -63,11 +81,7 @@ def make_text_embedding_layer(embedding: TextEmbedding, *, trainable: bool = Fal
 
         def call(self, texts):
             texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])
-            tokens = tf_tokenize(texts, self.lowercase)
-            ids = tf.ragged.map_flat_values(self.lookup.lookup, tokens)
-            vectors = tf.ragged.map_flat_values(tf.gather, self.embeddings, ids)  # [batch, (n), dim]
-            counts = tf.cast(ids.row_lengths(), tf.float32)[:, None]
-            return tf.reduce_sum(vectors, axis=1) / tf.sqrt(tf.maximum(counts, 1.0))
+            return embed_tokens(tf_tokenize(texts, self.lowercase), self.lookup, self.embeddings)
 
         def compute_output_shape(self, input_shape):
             return (input_shape[0], self.embeddings.shape[1])

@@ -260,6 +260,17 @@ class TextEmbedding:
                    num_oov_buckets=int(config["num_oov_buckets"]), config=config)
 
 
-def load(path: str | os.PathLike) -> TextEmbedding:
-    """Load a cordswivel model directory."""
+def load(path: str | os.PathLike, *, lowercase: bool = False) -> TextEmbedding:
+    """Load embeddings: a cordswivel model directory, a TF-Hub text-embedding SavedModel directory,
+    or a word2vec (text or binary) or GloVe file. ``lowercase`` applies to word2vec/GloVe files only.
+
+    A SavedModel's graph runs when it loads: load only modules you trust.
+    """
+    from . import hub
+
+    path = Path(path)
+    if path.is_dir() and not (path / "config.json").exists() and hub.is_saved_model(path):
+        return hub.HubTextEmbedding(path)
+    if path.is_file():
+        return hub.load_text_vectors(path, lowercase=lowercase)
     return TextEmbedding.load(path)
