@@ -1,6 +1,6 @@
 """SciCite quality bar: frozen and fine-tuned embedding + Dense(3), three seeds (DESIGN.md section 4).
 
-    .venv/bin/python benchmarks/bench_scicite.py [--model runs/demo/model] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_scicite.py [--model runs/demo/model] [--seeds 0 1 2] [--modes frozen]
 
 Without ``--model`` it first trains the demo embeddings on the bundled sample (``runs/bench/model``).
 Bar: test accuracy >= 0.81 and macro-F1 >= 0.78 frozen (what word2vec CBOW reaches on the same sample).
@@ -29,6 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--modes", nargs="+", choices=("frozen", "fine-tuned"), default=["frozen", "fine-tuned"])
     parser.add_argument("--data-dir")
     args = parser.parse_args()
     if args.model:
@@ -38,8 +39,8 @@ def main() -> int:
                                  cooccur_config=DEMO_COOCCUR, swivel_config=DEMO_SWIVEL, resume=True, overwrite=True)
     data = load_scicite(find_data_dir(args.data_dir) / "scicite")
     result = {"benchmark": "scicite", "vocab_size": len(model), "heatmap": group_cosines(model), "runs": {}}
-    for trainable in (False, True):
-        name = "fine-tuned" if trainable else "frozen"
+    for name in args.modes:
+        trainable = name == "fine-tuned"
         runs = []
         for seed in args.seeds:
             started = time.perf_counter()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .cooccur import CooccurConfig
-from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES
+from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES, SkipCounts
 from .errors import ConfigError, CordswivelError
 from .swivel import OPTIMIZERS, SwivelConfig
 
@@ -65,7 +65,7 @@ def _cmd_cooccur(args) -> int:
           f"{stats.vocab_size:,}; {stats.nnz:,} non-zero cells; {stats.seconds:.1f} s "
           f"({stats.tokens / max(stats.seconds, 1e-9) / 1e6:.2f} M tokens/s) -> {args.out}")
     if stats.skipped:
-        print("skipped: " + ", ".join(f"{n} {k}" for k, n in sorted(stats.skipped.items())))
+        print(f"skipped: {SkipCounts(stats.skipped).summary()}")
     return 0
 
 

@@ -67,15 +67,6 @@ class SwivelConfig:
             raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
 
 
-@dataclass(frozen=True)
-class TrainingResult:
-    """Vectors and history of a finished run."""
-
-    vectors: np.ndarray          # (V, dim) float32, row + column embeddings
-    losses: list[float]          # mean block loss per epoch
-    seconds: list[float]         # wall seconds per epoch
-
-
 def block_loss_and_score_gradient(scores, counts, row_bias, col_bias, log_total,
                                   confidence_base, confidence_scale, confidence_exponent):
     """Loss of one block given its scores S = R C^T, and dL/dS: the elementwise part (TensorFlow).
