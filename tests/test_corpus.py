@@ -214,3 +214,14 @@ def test_usage_errors(tmp_path):
     (tmp_path / "x.pdf").write_bytes(b"%PDF")
     with pytest.raises(ConfigError, match="unsupported"):
         open_corpus([tmp_path / "x.pdf"])
+
+
+def test_metadata_csv_with_invalid_utf8_names_its_line(tmp_path):
+    release = tmp_path / "rel"
+    release.mkdir()
+    (release / "metadata.csv").write_bytes(b"cord_uid,title,abstract\nu1,Good title,A\nu2,Bad \xff title,B\n")
+    with pytest.raises(CorpusError, match=r"metadata\.csv:3: invalid UTF-8"):
+        list(open_corpus([release]).units())
+    skips = SkipCounts()
+    assert [u for u in open_corpus([release]).units("skip", skips) if u] == ["Good title", "A"]
+    assert skips == {"invalid UTF-8": 1}

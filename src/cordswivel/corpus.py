@@ -112,8 +112,8 @@ def _iter_raw_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator
                 if not chunk:
                     break
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        policy(CorpusError(path, f"truncated or corrupt gzip data ({exc})", line=number + 1,
-                           kind="corrupt archive"))
+        where = f" after line {number}" if number else ""
+        policy(CorpusError(path, f"truncated or corrupt gzip data{where} ({exc})", kind="corrupt archive"))
     except OSError as exc:
         raise CorpusError(path, f"cannot read: {exc.strerror or exc}", kind="unreadable") from None
     if number == 0:
@@ -316,9 +316,15 @@ def _metadata_units(paper: _Paper) -> list[str]:
 
 def _read_metadata(handle, path, member, parse_keys: set[str], policy) -> list[_Paper]:
     """Papers of a metadata.csv, one per cord_uid (the first row wins), with their parse chosen."""
-    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    def decoded_lines():
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield _decode(raw, path, number, member)
+            except CorpusError as error:
+                policy(error)  # raises, or counts the line and leaves it out
+
     papers, seen = [], set()
-    reader = csv.DictReader(text)
+    reader = csv.DictReader(decoded_lines())
     try:
         for row in reader:
             key = row.get("cord_uid") or row.get("sha") or row.get("doi") or f"row{reader.line_num}"
@@ -331,9 +337,6 @@ def _read_metadata(handle, path, member, parse_keys: set[str], policy) -> list[_
             papers.append(_Paper(title=row.get("title") or "", abstract=row.get("abstract") or "",
                                  authors=row.get("authors") or "",
                                  parse=claims[0] if claims else None, claims=claims))
-    except UnicodeDecodeError as exc:
-        policy(CorpusError(path, f"invalid UTF-8 ({exc.reason})", member=member,
-                           line=reader.line_num + 1, kind="invalid UTF-8"))
     except csv.Error as exc:
         policy(CorpusError(path, f"malformed CSV ({exc})", member=member, line=reader.line_num,
                            kind="malformed CSV"))

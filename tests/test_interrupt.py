@@ -1,0 +1,81 @@
+"""Runs killed with SIGKILL at any moment continue with --resume to the vectors of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import cordswivel
+from test_swivel import planted_corpus
+
+TRAIN = ["--min-count", "1", "--window", "5", "--shard-size", "8", "--dim", "8", "--epochs", "8", "--seed", "3",
+         "--workers", "1"]
+
+
+def train_command(corpus, out, *extra):
+    return [sys.executable, "-m", "cordswivel.cli", "-q", "train", str(corpus), "--out", str(out), *TRAIN, *extra]
+
+
+def kill_when(process, condition, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("the run ended before it could be interrupted")
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    root = tmp_path_factory.mktemp("interrupt")
+    planted_corpus(root / "corpus.txt", units=3000)
+    subprocess.run(train_command(root / "corpus.txt", root / "full"), check=True, timeout=600)
+    return root, cordswivel.load(root / "full").table
+
+
+def checkpoint_epoch(out):
+    state = out.with_name(out.name + ".partial") / "checkpoint.json"
+    try:
+        return json.loads(state.read_text())["epoch"]
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.parametrize("moment", ["counting", "training"])
+def test_sigkill_then_resume_gives_the_uninterrupted_vectors(reference, moment):
+    root, expected = reference
+    out = root / f"killed-{moment}"
+    process = subprocess.Popen(train_command(root / "corpus.txt", out), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    work = out.with_name(out.name + ".partial")
+    if moment == "counting":  # while the shards are being written to their temporary directory
+        kill_when(process, lambda: work.exists() and any(p.name.startswith(".cooccurrence") for p in work.iterdir()))
+    else:                     # after two epochs: somewhere inside the third
+        kill_when(process, lambda: checkpoint_epoch(out) >= 2)
+    assert not out.exists()   # nothing half-written at the destination
+    again = subprocess.run(train_command(root / "corpus.txt", out), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    subprocess.run(train_command(root / "corpus.txt", out, "--resume"), check=True, timeout=600)
+    np.testing.assert_allclose(cordswivel.load(out).table, expected, rtol=0, atol=1e-6)
+
+
+def test_ctrl_c_stops_with_a_message_saying_how_to_resume(reference):
+    root, _ = reference
+    out = root / "interrupted"
+    process = subprocess.Popen(train_command(root / "corpus.txt", out), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while checkpoint_epoch(out) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "cordswivel train: interrupted (continue with the same command plus --resume)"
+    assert "Traceback" not in stderr and not out.exists()

@@ -1,0 +1,50 @@
+"""Property-based checks (Hypothesis): no crash on arbitrary text or bytes, idempotent tokenizer, sane embed."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cordswivel.corpus import SkipCounts, open_corpus
+from cordswivel.errors import CorpusError
+from cordswivel.module import TextEmbedding
+from cordswivel.tokenizer import tokenize
+from cordswivel.vocab import Vocabulary
+
+any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+
+@given(any_text, st.booleans())
+def test_tokenizer_is_idempotent_on_its_own_output(text, lowercase):
+    tokens = tokenize(text, lowercase)
+    assert tokenize(" ".join(tokens), lowercase) == tokens
+    assert all(token and not any(c.isspace() for c in token) for token in tokens)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=st.binary(max_size=300), suffix=st.sampled_from([".txt", ".jsonl", ".txt.gz", ".jsonl.gz"]),
+       compress=st.booleans())
+def test_readers_never_crash_on_arbitrary_bytes(tmp_path, data, suffix, compress):
+    path = tmp_path / f"corpus{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") and compress else data)
+    try:
+        units = list(open_corpus([path]).units())
+        assert all(isinstance(u, str) for u in units)
+    except CorpusError as error:
+        assert str(error).startswith(str(path)) and "\n" not in str(error)
+    skips = SkipCounts()
+    list(open_corpus([path]).units(on_error="skip", skips=skips))  # skipping never raises
+    assert all(n > 0 for n in skips.values())
+
+
+MODEL = TextEmbedding(Vocabulary(("a", "b", "c-d", "É"), np.ones(4, np.int64)),
+                      np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32))
+
+
+@given(st.lists(any_text, max_size=5))
+def test_embed_is_finite_and_shaped(texts):
+    out = MODEL.embed(texts)
+    assert out.shape == (len(texts), 3) and out.dtype == np.float32 and np.isfinite(out).all()
