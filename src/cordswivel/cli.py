@@ -86,6 +86,8 @@ def _cmd_train(args) -> int:
     corpus = model.config.get("corpus", {})
     print(f"vocabulary {len(model):,} x {model.embedding_dim} from {corpus.get('tokens', 0):,} tokens; "
           f"final loss {model.config['final_loss']:.4f}; model -> {args.out}")
+    if corpus.get("skipped"):
+        print(f"skipped: {SkipCounts(corpus['skipped']).summary()}")
     return 0
 
 
