@@ -134,3 +134,19 @@ def test_invalid_settings_are_rejected_before_work(tmp_path):
         with pytest.raises(ConfigError):
             count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out", bad, workers=1)
     assert not (tmp_path / "out").exists()
+
+
+def test_data_errors_in_worker_processes_keep_file_and_line(tmp_path):
+    import pickle
+
+    from cordswivel.errors import CorpusError, OutOfVocabularyError
+    error = pickle.loads(pickle.dumps(CorpusError(tmp_path / "x.jsonl", "malformed JSON", line=3, kind="malformed JSON")))
+    assert str(error) == f"{tmp_path / 'x.jsonl'}:3: malformed JSON" and error.kind == "malformed JSON"
+    assert pickle.loads(pickle.dumps(OutOfVocabularyError("zz"))).word == "zz"
+    (tmp_path / "good.txt").write_text("a b c\n" * 100)
+    (tmp_path / "bad.jsonl").write_text('{"title": "a b"}\n{"title": oops\n')
+    with pytest.raises(CorpusError) as info:
+        count_cooccurrences(open_corpus([tmp_path / "good.txt", tmp_path / "bad.jsonl"]), tmp_path / "out",
+                            CooccurConfig(min_count=1, shard_size=1), workers=2)
+    assert str(info.value).startswith(f"{tmp_path / 'bad.jsonl'}:2: malformed JSON") and "\n" not in str(info.value)
+    assert not (tmp_path / "out").exists()

@@ -23,7 +23,8 @@ SWIV = SwivelConfig()
 
 def _bar(desc: str, total: int):
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="part" if desc in ("vocabulary", "co-occurrence") else "block",
+    return tqdm(total=total, desc=desc, unit={"vocabulary": "part", "co-occurrence": "part", "shards": "shard",
+                                              "SciCite epochs": "epoch"}.get(desc, "block"),
                 leave=False, disable=None)
 
 

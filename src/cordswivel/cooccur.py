@@ -36,7 +36,7 @@ import numpy as np
 
 from .chunks import ChunkInterner
 from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES, Corpus, Partition, SkipCounts
-from .errors import ConfigError, ModelFormatError
+from .errors import ConfigError, CordswivelError, ModelFormatError
 from .fileio import atomic_directory, atomic_write_json, read_json
 from .tokenizer import normalize_token
 from .vocab import Vocabulary, build_vocabulary
@@ -345,6 +345,10 @@ def _compute(tasks, *, workers: int, pool, progress: Callable[[str, int], object
             if workers <= 1:
                 return dask.compute(*tasks, scheduler="synchronous")
             return dask.compute(*tasks, scheduler="processes", pool=pool, chunksize=1)
+    except CordswivelError as exc:
+        # Dask's process scheduler wraps a worker's exception to add the remote traceback to its
+        # message; our errors are one line, so raise the original.
+        raise getattr(exc, "exception", exc) from None
     finally:
         if bar is not None:
             bar.close()
@@ -399,7 +403,6 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         for r, (shard_sums, _) in enumerate(merged):
             row_sums[r::num_shards] = shard_sums
         nnz, total = sum(n for _, n in merged), float(row_sums.sum())
-        vocab.save(tmp)
         np.save(tmp / "row_sums.npy", row_sums)
         np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
         skips = SkipCounts()

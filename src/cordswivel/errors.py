@@ -30,6 +30,15 @@ class CorpusError(CordswivelError):
         if line is not None:
             where += f":{line}"
         super().__init__(f"{where}: {message}")
+        self._fields = (path, message, line, member, kind)
+
+    def __reduce__(self):  # errors raised in worker processes travel back pickled
+        path, message, line, member, kind = self._fields
+        return _rebuild_corpus_error, (str(path), message, line, member, kind)
+
+
+def _rebuild_corpus_error(path, message, line, member, kind):
+    return CorpusError(path, message, line=line, member=member, kind=kind)
 
 
 class ModelFormatError(CordswivelError):
@@ -42,6 +51,9 @@ class OutOfVocabularyError(CordswivelError, KeyError):
     def __init__(self, word: str):
         self.word = word
         super().__init__(f"word {word!r} not in vocabulary")
+
+    def __reduce__(self):
+        return OutOfVocabularyError, (self.word,)
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
         return self.args[0]
