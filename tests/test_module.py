@@ -100,3 +100,15 @@ def test_vocabulary_and_matrix_mismatch_is_named(model, tmp_path):
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match="vocab.tsv has 6 words"):
         cordswivel.load(tmp_path / "m")
+
+
+def test_outputs_get_the_usual_permissions(model, tmp_path):
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "m" / "vectors.npy").stat().st_mode) == 0o644
