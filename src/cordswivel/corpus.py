@@ -365,8 +365,8 @@ class Cord19Release(Source):
     def max_partitions(self) -> int:
         return 1 if self.path.is_file() else 1 << 30  # an archive is read in one stream
 
-    # The release's files, as (name, opener) for a directory and as a stream for an archive.
     def _dir_files(self) -> list[str]:
+        """Paths of the directory's files relative to it, in a stable order."""
         names = []
         for dirpath, dirnames, filenames in os.walk(self.path):
             dirnames.sort()
@@ -374,8 +374,9 @@ class Cord19Release(Source):
             names.extend(n if rel == "." else f"{rel}/{n}" for n in sorted(filenames))
         return names
 
-    def _archive_stream(self, policy) -> Iterator[tuple[str, bytes | None, object]]:
-        """(member name, bytes or None, nested tar) for every file of the archive, nested too."""
+    def _archive_stream(self, policy, parses: bool = True) -> Iterator[tuple[str, bytes | None]]:
+        """(member name, contents) of the archive's parse JSONs and metadata files, nested archives
+        included; with ``parses=False`` a parse's contents are not read (None)."""
         def walk(tar, prefix):
             for info in tar:
                 name = prefix + info.name
@@ -391,7 +392,7 @@ class Cord19Release(Source):
                     with tarfile.open(fileobj=handle, mode="r|*") as inner:
                         yield from walk(inner, name + "/")
                 else:
-                    yield name, handle.read()
+                    yield name, handle.read() if parses or not lower.endswith(".json") else None
 
         try:
             with tarfile.open(self.path, mode="r|*") as tar:
@@ -457,7 +458,7 @@ class Cord19Release(Source):
     def _archive_records(self, policy, selected):
         # First pass: member names and metadata.csv; second pass: the parses, in archive order.
         names, metadata = [], {}
-        for name, data in self._archive_stream(policy):
+        for name, data in self._archive_stream(policy, parses=False):
             names.append(name)
             if _is_metadata(name):
                 metadata[name] = data
