@@ -12,12 +12,14 @@ The gradient is written out (dL/dS, then two matmuls), so a step costs 6 s^2 d F
 TensorFlow matmuls plus one XLA-fused elementwise pass. Optimisers (Adagrad, RMSProp, SGD) update
 only the 2 s rows a step touches. The output vectors are W + W~.
 
-Checkpoint (after every epoch, in the run's work directory): ``checkpoint.npz`` with the embeddings
-and optimiser slots, and ``checkpoint.json`` with the epoch reached and the losses so far.
+Checkpoint (after every epoch, in the run's work directory): ``checkpoint.npz`` with the embeddings,
+the optimiser slots and the state (epoch reached, losses so far, settings) as JSON text, written
+atomically as one file; ``checkpoint.json`` repeats the state for people.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -30,7 +32,7 @@ import numpy as np
 
 from .cooccur import CooccurrenceShards
 from .errors import ConfigError, CordswivelError
-from .fileio import atomic_save_npz, atomic_write_json, read_json
+from .fileio import atomic_save_npz, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +204,7 @@ class SwivelTrainer:
         size, dim, n = len(shards.vocab), cfg.embedding_dim, shards.num_shards
         state = self._initial_state(size, dim)
         losses, seconds, start_epoch = [], [], 0
-        if resume and (work_dir / CHECKPOINT_STATE).exists():
+        if resume and (work_dir / CHECKPOINT).exists():
             state, losses, seconds, start_epoch = self._load_checkpoint(work_dir, size, dim)
             log.info("resuming after epoch %d of %d", start_epoch, cfg.epochs)
 
@@ -269,20 +271,26 @@ class SwivelTrainer:
                 "cols": rng.normal(0.0, std, (size, dim)).astype(np.float32)}
 
     def _save_checkpoint(self, work_dir: Path, epoch: int, losses, seconds, **arrays) -> None:
-        atomic_save_npz(work_dir / CHECKPOINT, **arrays)
-        atomic_write_json(work_dir / CHECKPOINT_STATE, {
-            "epoch": epoch, "losses": losses, "seconds": seconds, "config": asdict(self.config)})
+        # The state goes inside the one atomically written .npz, so weights and epoch always agree;
+        # checkpoint.json repeats it for people and for messages.
+        state = {"epoch": epoch, "losses": losses, "seconds": seconds, "config": asdict(self.config)}
+        atomic_save_npz(work_dir / CHECKPOINT, state=np.array(json.dumps(state)), **arrays)
+        atomic_write_json(work_dir / CHECKPOINT_STATE, state)
 
     def _load_checkpoint(self, work_dir: Path, size: int, dim: int):
-        meta = read_json(work_dir / CHECKPOINT_STATE)
+        try:
+            with np.load(work_dir / CHECKPOINT, allow_pickle=False) as data:
+                state = {k: data[k] for k in data.files}
+            meta = json.loads(str(state.pop("state")))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"{work_dir / CHECKPOINT}: unreadable checkpoint ({exc}); delete {work_dir} "
+                              f"to start afresh") from None
         saved = {k: v for k, v in meta["config"].items() if k != "epochs"}
         wanted = {k: v for k, v in asdict(self.config).items() if k != "epochs"}
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise ConfigError(f"{work_dir}: the interrupted run used other settings ({', '.join(changed)}); "
                               f"resume with the same settings or start afresh")
-        with np.load(work_dir / CHECKPOINT, allow_pickle=False) as data:
-            state = {k: data[k] for k in data.files}
         if state["rows"].shape != (size, dim):
             raise ConfigError(f"{work_dir}: checkpoint shape {state['rows'].shape} does not match "
                               f"({size}, {dim})")
