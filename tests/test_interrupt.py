@@ -79,3 +79,15 @@ def test_ctrl_c_stops_with_a_message_saying_how_to_resume(reference):
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "cordswivel train: interrupted (continue with the same command plus --resume)"
     assert "Traceback" not in stderr and not out.exists()
+
+
+def test_resume_with_other_counting_settings_is_refused(reference):
+    root, _ = reference
+    out = root / "changed"
+    process = subprocess.Popen(train_command(root / "corpus.txt", out), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    kill_when(process, lambda: checkpoint_epoch(out) >= 1)
+    command = train_command(root / "corpus.txt", out, "--resume")
+    command[command.index("--window") + 1] = "4"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "counted with other settings" in result.stderr

@@ -60,6 +60,9 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
             log.info("counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
                      stats.tokens, stats.vocab_size, stats.nnz, stats.seconds)
     shards = CooccurrenceShards(cooccur_dir)
+    if corpus is not None and shards.config != cooccur_config:
+        raise ConfigError(f"{work}: the interrupted run counted with other settings ({shards.config}); "
+                          f"resume with the same settings, or delete it to start afresh")
     trainer = SwivelTrainer(swivel_config).fit(shards, work, resume=resume, progress=epoch_progress)
 
     table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
