@@ -150,3 +150,21 @@ def test_data_errors_in_worker_processes_keep_file_and_line(tmp_path):
                             CooccurConfig(min_count=1, shard_size=1), workers=2)
     assert str(info.value).startswith(f"{tmp_path / 'bad.jsonl'}:2: malformed JSON") and "\n" not in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_distributed_cluster_gives_the_same_counts(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    rng = random.Random(11)
+    for k in range(3):
+        (tmp_path / f"c{k}.txt").write_text("\n".join(random_units(rng, 300, 40)), encoding="utf-8")
+    config = CooccurConfig(min_count=2, window=4, shard_size=4, dense_size=8)
+    corpus = open_corpus(sorted(tmp_path.glob("c*.txt")))
+    count_cooccurrences(corpus, tmp_path / "local", config, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        stats = count_cooccurrences(corpus, tmp_path / "cluster", config, scheduler=cluster.scheduler_address)
+    local, remote = CooccurrenceShards(tmp_path / "local"), CooccurrenceShards(tmp_path / "cluster")
+    assert local.vocab.tokens == remote.vocab.tokens and stats.tokens == local.stats["tokens"]
+    np.testing.assert_allclose(local.dense(), remote.dense(), rtol=1e-6)
+    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
+        count_cooccurrences(corpus, tmp_path / "none", config, scheduler="tcp://127.0.0.1:1")

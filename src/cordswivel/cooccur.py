@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -327,8 +328,10 @@ def _process_pool(workers: int):
     return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
 
 
-def _compute(tasks, *, workers: int, pool, progress: Callable[[str, int], object] | None, label: str):
-    """Run Dask delayed tasks on the local scheduler (threads of no use: the work holds the GIL)."""
+def _compute(tasks, *, workers: int, pool, client=None, progress: Callable[[str, int], object] | None,
+             label: str):
+    """Run Dask delayed tasks: on a dask.distributed ``client``, else on the local process pool
+    (threads are of no use: the work holds the GIL), else in this process."""
     import dask
     from dask.callbacks import Callback
 
@@ -341,6 +344,14 @@ def _compute(tasks, *, workers: int, pool, progress: Callable[[str, int], object
 
     keys = {t.key for t in tasks}
     try:
+        if client is not None:
+            from distributed import as_completed
+
+            futures = client.compute(list(tasks))
+            for _ in as_completed(futures):
+                if bar is not None:
+                    bar.update(1)
+            return tuple(client.gather(futures))
         with _Tick():
             if workers <= 1:
                 return dask.compute(*tasks, scheduler="synchronous")
@@ -355,10 +366,15 @@ def _compute(tasks, *, workers: int, pool, progress: Callable[[str, int], object
 
 
 def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: CooccurConfig = CooccurConfig(),
-                        *, workers: int | None = None, on_error: str = "raise", overwrite: bool = False,
-                        progress: Callable[[str, int], object] | None = None) -> CooccurStats:
+                        *, workers: int | None = None, scheduler: str | None = None, on_error: str = "raise",
+                        overwrite: bool = False, progress: Callable[[str, int], object] | None = None
+                        ) -> CooccurStats:
     """Count the vocabulary and co-occurrences of ``corpus`` into shards under ``out_dir``.
 
+    The passes run on ``workers`` local processes, or on the dask.distributed cluster whose
+    scheduler listens at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``): its workers must have
+    cordswivel installed, read the corpus at the same paths, and share ``out_dir``'s file system
+    (partition results travel through a scratch folder inside the output being written).
     ``progress(label, total)`` may return a tqdm-like bar (``update``, ``close``) per pass.
     """
     import dask
@@ -366,18 +382,21 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
     config.validate()
     if on_error not in ON_ERROR_CHOICES:
         raise ConfigError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
-    workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
+    client = _connect(scheduler) if scheduler else None
+    if client is not None:
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+    workers = workers or os.cpu_count() or 1
     partitions = corpus.partitions(2 * workers if workers > 1 else 1)
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp, \
-            (_process_pool(workers) if workers > 1 else _NullPool()) as pool:
+    local_pool = _process_pool(workers) if workers > 1 and client is None else _NullPool()
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp, local_pool as pool, _closing(client):
+        run = dict(workers=workers, pool=pool, client=client, progress=progress)
         scratch = tmp / ".tokens"
         scratch.mkdir()
         tokenize = dask.delayed(_tokenize_partition, pure=False)
         log.debug("start %.2f s", time.perf_counter() - started)
         pass1 = _compute([tokenize(p, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
-                          for k, p in enumerate(partitions)],
-                         workers=workers, pool=pool, progress=progress, label="vocabulary")
+                          for k, p in enumerate(partitions)], label="vocabulary", **run)
         totals = collections.Counter()
         for part in pass1:
             totals.update(dict(zip(part.types, part.counts.tolist())))
@@ -389,14 +408,13 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         count = dask.delayed(_count_partition, pure=False)
         prefixes = _compute([count(part.ids_path, str(tmp), config.window, config.shard_size,
                                    min(config.dense_size, len(vocab))) for part in pass1],
-                            workers=workers, pool=pool, progress=progress, label="co-occurrence")
+                            label="co-occurrence", **run)
         log.debug("pass 2 %.2f s", time.perf_counter() - started)
         block_dir = tmp / BLOCK_DIR
         block_dir.mkdir()
         merge = dask.delayed(_merge_row_shard, pure=False)
         merged = _compute([merge(r, list(prefixes), num_shards, config.shard_size, str(block_dir))
-                           for r in range(num_shards)],
-                          workers=workers, pool=pool, progress=progress, label="shards")
+                           for r in range(num_shards)], label="shards", **run)
         log.debug("pass 3 %.2f s", time.perf_counter() - started)
         shutil.rmtree(scratch)
         row_sums = np.zeros(len(vocab))
@@ -426,6 +444,27 @@ class _NullPool:
 
     def __exit__(self, *exc):
         return False
+
+
+def _connect(address: str):
+    """A dask.distributed client of the scheduler at ``address``."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs the 'distributed' package (pip install distributed)") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _closing(client):
+    try:
+        yield client
+    finally:
+        if client is not None:
+            client.close()
 
 
 # --------------------------------------------------------------------------- reading shards
