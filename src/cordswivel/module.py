@@ -119,7 +119,7 @@ class TextEmbedding:
         return self.vectors[self._index(word)]
 
     def __repr__(self) -> str:
-        return f"TextEmbedding(vocab_size={len(self)}, embedding_dim={self.embedding_dim})"
+        return f"{type(self).__name__}(vocab_size={len(self)}, embedding_dim={self.embedding_dim})"
 
     # ------------------------------------------------------------------ embedding
     def tokenize(self, text: str) -> list[str]:
