@@ -44,26 +44,23 @@ def similarity_matrix(embedding: TextEmbedding, terms=TUTORIAL_TERMS, *, cosine:
 
 def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Draw the matrix as a seaborn heatmap with the terms as tick labels (PNG, SVG or PDF by suffix)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.figure import Figure  # not pyplot: no global state, the user's backend untouched
 
-    from .fileio import atomic_path
+    from .fileio import save_figure
 
     size = max(5.0, 0.6 * len(result.terms) + 2)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    fig = Figure(figsize=(size, size * 0.85))
+    ax = fig.subplots()
     sns.heatmap(result.matrix, xticklabels=result.terms, yticklabels=result.terms, cmap="YlOrRd",
                 vmin=min(0.0, float(result.matrix.min())), vmax=1.0, square=True, ax=ax,
                 annot=len(result.terms) <= 12, fmt=".2f")
     ax.set_title(title or ("Cosine similarity" if result.cosine else "Inner product / max"))
-    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    ax.tick_params(axis="x", labelrotation=45)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def group_cosines(embedding: TextEmbedding, groups=TUTORIAL_GROUPS) -> dict[str, float]:

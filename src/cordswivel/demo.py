@@ -18,7 +18,6 @@ from .analysis import TUTORIAL_TERMS, group_cosines, neighbour_table, plot_heatm
 from .cooccur import CooccurConfig
 from .data import cord19_sample_paths, find_data_dir
 from .fileio import atomic_write_json
-from .module import TextEmbedding
 from .pipeline import train_embeddings
 from .report import plot_training_loss, write_report
 from .scicite import ClassifierConfig, load_scicite, prediction_rows, train_classifier, write_classifier_outputs

@@ -90,6 +90,14 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False):
         raise
 
 
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Save a matplotlib Figure atomically, in the format its suffix names (.png, .svg, .pdf)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi)
+    return path
+
+
 def read_json(path: str | os.PathLike):
     from .errors import ModelFormatError
     path = Path(path)

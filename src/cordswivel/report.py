@@ -7,25 +7,20 @@ import html
 import os
 from pathlib import Path
 
-from .fileio import atomic_path, atomic_write_text
+from .fileio import atomic_write_text, save_figure
 
 
 def plot_training_loss(losses: list[float], path: str | os.PathLike) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = Figure(figsize=(6, 3.6))
+    ax = fig.subplots()
     ax.plot(range(1, len(losses) + 1), losses, "o-", markersize=3)
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean block loss")
     ax.set_title("Swivel training loss")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _image(path: Path, alt: str) -> str:

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import ConfigError, CorpusError, DataDirError, ModelFormatError
-from .fileio import atomic_directory, atomic_path, atomic_write_json
+from .fileio import atomic_directory, atomic_path, atomic_write_json, save_figure
 from .module import TextEmbedding
 
 log = logging.getLogger(__name__)
@@ -211,12 +211,11 @@ def evaluate(model, split: Split, config: ClassifierConfig = ClassifierConfig())
 
 def plot_curves(history: dict, path: str | os.PathLike) -> None:
     """Accuracy and loss per epoch, training vs validation, as the tutorial draws them."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
     for ax, key, title in ((axes[0], "accuracy", "Accuracy"), (axes[1], "loss", "Loss")):
         ax.plot(epochs, history[key], "o-", label="training", markersize=3)
         ax.plot(epochs, history[f"val_{key}"], "s-", label="validation", markersize=3)
@@ -225,31 +224,22 @@ def plot_curves(history: dict, path: str | os.PathLike) -> None:
         ax.set_ylabel(key)
         ax.legend()
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
 def plot_confusion(confusion, path: str | os.PathLike, title: str = "SciCite test confusion matrix") -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(5, 4.2))
+    fig = Figure(figsize=(5, 4.2))
+    ax = fig.subplots()
     sns.heatmap(np.asarray(confusion), annot=True, fmt="d", cmap="Blues", xticklabels=LABELS, yticklabels=LABELS,
                 ax=ax)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.tight_layout()
-    _save_figure(fig, path)
-
-
-def _save_figure(fig, path) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def prediction_rows(model, split: Split, count: int = 20) -> list[dict]:
