@@ -388,7 +388,7 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
     workers = workers or os.cpu_count() or 1
     partitions = corpus.partitions(2 * workers if workers > 1 else 1)
-    local_pool = _process_pool(workers) if workers > 1 and client is None else _NullPool()
+    local_pool = _process_pool(workers) if workers > 1 and client is None else contextlib.nullcontext()
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, local_pool as pool, _closing(client):
         run = dict(workers=workers, pool=pool, client=client, progress=progress)
         scratch = tmp / ".tokens"
@@ -436,14 +436,6 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
             "num_shards": num_shards, "stats": asdict(stats),
             "corpus": [str(s.path) for s in corpus.sources]})
     return stats
-
-
-class _NullPool:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _connect(address: str):
