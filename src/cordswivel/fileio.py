@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ConfigError, ModelFormatError
+
 
 def _umask() -> int:
     """The process umask, read without changing it where the OS allows (Linux)."""
@@ -70,7 +72,6 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False):
     """Yield a fresh temporary directory; it replaces ``path`` when the block succeeds."""
     path = Path(path)
     if path.exists() and not overwrite and any(path.iterdir()):
-        from .errors import ConfigError
         raise ConfigError(f"{path}: output directory exists and is not empty (use --overwrite)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -99,7 +100,6 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
 
 
 def read_json(path: str | os.PathLike):
-    from .errors import ModelFormatError
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
