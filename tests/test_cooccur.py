@@ -124,8 +124,46 @@ def test_parallel_run_equals_single_process(tmp_path):
     count_cooccurrences(corpus, tmp_path / "two", config, workers=2)
     one, two = CooccurrenceShards(tmp_path / "one"), CooccurrenceShards(tmp_path / "two")
     assert one.vocab.tokens == two.vocab.tokens
-    np.testing.assert_allclose(one.dense(), two.dense(), rtol=1e-6)
+    np.testing.assert_array_equal(one.dense(), two.dense())  # integer count units: exactly equal
     assert one.stats["tokens"] == two.stats["tokens"]
+
+
+def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path):
+    rng = random.Random(5)
+    for k in range(2):
+        (tmp_path / f"c{k}.txt").write_text("\n".join(random_units(rng, 1500, 300)), encoding="utf-8")
+    corpus = open_corpus(sorted(tmp_path.glob("c*.txt")))
+    for shard_size in (4, 64):
+        config = CooccurConfig(min_count=2, window=5, shard_size=shard_size)
+        roomy = count_cooccurrences(corpus, tmp_path / "roomy", config, workers=2, overwrite=True)
+        tight = count_cooccurrences(corpus, tmp_path / "tight", config, workers=2, memory_limit="40kB",
+                                    overwrite=True)
+        assert tight.spills > roomy.spills + 10   # several spills per partition
+        one, two = CooccurrenceShards(tmp_path / "roomy"), CooccurrenceShards(tmp_path / "tight")
+        assert one.vocab.tokens == two.vocab.tokens
+        np.testing.assert_array_equal(one.dense(), two.dense())
+        np.testing.assert_array_equal(one.row_sums, two.row_sums)
+        assert (tight.nnz, tight.total) == (roomy.nnz, roomy.total)
+    assert not list(tmp_path.glob("tight/.tokens*"))   # scratch spills are gone
+
+
+def test_block_keys_split_values_too_big_for_their_bits():
+    from cordswivel.cooccur import _block_keys, _sum_sorted_cells
+
+    # word pairs (0, 1) with 10 units and (1, 1) with 3, V = 2 in one shard; 2 value bits hold at most 3
+    keys, starts = _block_keys(np.array([1, 3]), np.array([10, 3]), 2, 1, 2, 2)
+    assert starts.tolist() == [0, keys.size] and keys.size == 2 * 4 + 1
+    cells, sums = _sum_sorted_cells(np.sort(keys), 2)
+    assert cells.tolist() == [1, 2, 3] and sums.tolist() == [10, 10, 3]   # cells (0,1), (1,0), (1,1)
+
+
+def test_memory_limit_sizes():
+    from cordswivel.cooccur import parse_size
+
+    assert parse_size("1GB") == 10**9 and parse_size("2GiB") == 2 << 30 and parse_size(4096) == 4096
+    for bad in ("lots", "0", "-1MB"):
+        with pytest.raises(ConfigError, match="memory limit"):
+            parse_size(bad)
 
 
 def test_invalid_settings_are_rejected_before_work(tmp_path):
@@ -165,6 +203,6 @@ def test_distributed_cluster_gives_the_same_counts(tmp_path):
         stats = count_cooccurrences(corpus, tmp_path / "cluster", config, scheduler=cluster.scheduler_address)
     local, remote = CooccurrenceShards(tmp_path / "local"), CooccurrenceShards(tmp_path / "cluster")
     assert local.vocab.tokens == remote.vocab.tokens and stats.tokens == local.stats["tokens"]
-    np.testing.assert_allclose(local.dense(), remote.dense(), rtol=1e-6)
+    np.testing.assert_array_equal(local.dense(), remote.dense())
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         count_cooccurrences(corpus, tmp_path / "none", config, scheduler="tcp://127.0.0.1:1")

@@ -43,12 +43,25 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lowercase", action="store_true", help="lowercase tokens (default: cased, like the module)")
     g.add_argument("--text-fields", default=",".join(DEFAULT_TEXT_FIELDS),
                    help="comma-separated JSON lines fields read as text (default %(default)s)")
-    g.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="local worker processes for the corpus passes (default: all cores)")
+    g.add_argument("--memory-limit", metavar="SIZE", type=_size,
+                   help="memory the counting data of all workers may hold, e.g. 1GB; partial counts spill "
+                        "to disk beyond it (default: half the RAM)")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the corpus passes on this dask.distributed scheduler (tcp://host:8786); its "
                         "workers need cordswivel, the corpus at the same paths, and OUT on a shared file system")
     g.add_argument("--on-error", choices=ON_ERROR_CHOICES, default="raise",
                    help="on a bad record: stop with an error (raise, default) or skip and count it")
+
+
+def _size(text: str) -> int:
+    from .cooccur import parse_size
+
+    try:
+        return parse_size(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cooccur_config(args) -> CooccurConfig:
@@ -63,8 +76,8 @@ def _cmd_cooccur(args) -> int:
 
     config = _cooccur_config(args)
     stats = count_cooccurrences(open_corpus(args.corpus, text_fields=config.text_fields), args.out, config,
-                                workers=args.workers, scheduler=args.scheduler, on_error=args.on_error,
-                                overwrite=args.overwrite, progress=_bar)
+                                workers=args.workers, scheduler=args.scheduler, memory_limit=args.memory_limit,
+                                on_error=args.on_error, overwrite=args.overwrite, progress=_bar)
     print(f"{stats.tokens:,} tokens in {stats.units:,} units, {stats.types:,} types; vocabulary "
           f"{stats.vocab_size:,}; {stats.nnz:,} non-zero cells; {stats.seconds:.1f} s "
           f"({stats.tokens / max(stats.seconds, 1e-9) / 1e6:.2f} M tokens/s) -> {args.out}")
@@ -84,8 +97,8 @@ def _cmd_train(args) -> int:
                           confidence_exponent=args.confidence_exponent, seed=args.seed)
     model = train_embeddings(args.out, corpus=args.corpus or None, cooccur_dir=args.cooccur,
                              cooccur_config=_cooccur_config(args), swivel_config=swivel,
-                             workers=args.workers, scheduler=args.scheduler, on_error=args.on_error,
-                             resume=args.resume,
+                             workers=args.workers, scheduler=args.scheduler, memory_limit=args.memory_limit,
+                             on_error=args.on_error, resume=args.resume,
                              overwrite=args.overwrite, count_progress=_bar,
                              epoch_progress=_epoch_bar(args.epochs))
     corpus = model.config.get("corpus", {})

@@ -1,10 +1,14 @@
 """Vocabulary and co-occurrence counting, written as Swivel shards (DESIGN.md section 2).
 
-Two Dask passes over the corpus partitions. Pass 1 tokenizes each partition once, counts its token
-types and keeps its token ids in a scratch file. Pass 2 maps those ids to vocabulary ids and counts
-co-occurrences in a Numba kernel: OOV tokens are dropped first (the window stretches over them),
-each pair (w[p], w[p+d]), d = 1..window, inside one unit adds 1/d to both (i, j) and (j, i), and
-every token occurrence adds 1 to (i, i).
+Three Dask passes over the corpus partitions. Pass 1 tokenizes each partition once, counts its
+token types and keeps its token ids in a scratch file. Pass 2 maps those ids to vocabulary ids and
+counts co-occurrences in a Numba kernel: OOV tokens are dropped first (the window stretches over
+them), each pair (w[p], w[p+d]), d = 1..window, inside one unit adds 1/d to both (i, j) and (j, i),
+and every token occurrence adds 1 to (i, i). Partial counts spill to scratch files whenever the
+worker's share of the memory budget fills. Pass 3 sums the spills of each row shard into blocks.
+
+Counts are summed as integers in units of 1/lcm(1..window) (``count_unit``), so the result does
+not depend on how the corpus was partitioned, spilled or scheduled: any run gives identical shards.
 
 On-disk format of a co-occurrence directory (what ``cordswivel train --cooccur DIR`` reads):
 
@@ -23,6 +27,7 @@ import collections
 import concurrent.futures
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import shutil
@@ -47,6 +52,33 @@ log = logging.getLogger(__name__)
 FORMAT = "cordswivel-cooccurrence"
 FORMAT_VERSION = 1
 BLOCK_DIR = "blocks"
+EXACT_WINDOW = 20     # up to this window, 1/d is exact in count units (lcm(1..20) < 2**28)
+
+
+def count_unit(window: int) -> int:
+    """Count units per co-occurrence: every weight 1/d (d <= window) is a whole number of units."""
+    return math.lcm(*range(1, min(window, EXACT_WINDOW) + 1))
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes in ``text``, read as Dask reads sizes: ``512MB``, ``1.5GB``, ``2GiB``, ``100000``."""
+    from dask.utils import parse_bytes
+
+    try:
+        size = int(parse_bytes(text))
+    except (ValueError, TypeError):
+        raise ConfigError(f"memory limit {text!r} is not a size such as 512MB or 2GB") from None
+    if size <= 0:
+        raise ConfigError(f"memory limit must be positive, got {text!r}")
+    return size
+
+
+def default_memory_limit() -> int:
+    """Half of this machine's physical memory."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
 
 
 @dataclass(frozen=True)
@@ -80,6 +112,7 @@ class CooccurStats:
     nnz: int             # non-zero cells of the full (symmetric) matrix
     total: float         # sum of all cells
     seconds: float
+    spills: int = 0      # partial-count files written (at least one per partition)
     skipped: dict = field(default_factory=dict)
 
 
@@ -128,11 +161,12 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
 # --------------------------------------------------------------------------- pass 2: pairs
 
 @numba.njit(cache=True, nogil=True)
-def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
+def _count_pairs(ids, lengths, lut, window, vocab_size, unit_weights, dense, keys):
     """Count one chunk of units: dense cells for the top words, encoded keys for the rest.
 
     A key is ``(i * V + j) * (window + 1) + d`` with i <= j and d the distance (0 = diagonal);
     returns how many keys were written. ``keys`` must hold ``ids.size * (window + 1)`` entries.
+    ``unit_weights[d]`` is the weight of distance d in count units (``unit_weights[0]`` = one unit).
     """
     dense_size = dense.shape[0]
     unit = np.empty(lengths.max() if lengths.size else 0, dtype=np.int64)
@@ -149,7 +183,7 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
         for p in range(n):
             a = unit[p]
             if a < dense_size:
-                dense[a, a] += 1.0
+                dense[a, a] += unit_weights[0]
             else:
                 keys[n_keys] = (a * vocab_size + a) * (window + 1)
                 n_keys += 1
@@ -158,7 +192,7 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
                 i, j = (a, b) if a <= b else (b, a)
                 if j < dense_size:
                     # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
-                    dense[i, j] += (2.0 if i == j else 1.0) / d
+                    dense[i, j] += (2 if i == j else 1) * unit_weights[d]
                 else:
                     keys[n_keys] = (i * vocab_size + j) * (window + 1) + d
                     n_keys += 1
@@ -166,20 +200,20 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, dense, keys):
 
 
 @numba.njit(cache=True, nogil=True)
-def _reduce_keys(sorted_keys, window, vocab_size):
-    """Sorted encoded keys -> (unique pair keys i*V+j, summed weights); i == j pairs count twice."""
+def _reduce_keys(sorted_keys, window, vocab_size, unit_weights):
+    """Sorted encoded keys -> (unique pair keys i*V+j, summed weights in count units)."""
     pairs = np.empty(sorted_keys.size, dtype=np.int64)
-    weights = np.empty(sorted_keys.size, dtype=np.float64)
+    weights = np.empty(sorted_keys.size, dtype=np.int64)
     n = -1
     last = -1
     for key in sorted_keys:
         pair = key // (window + 1)
         d = key - pair * (window + 1)
-        w = 1.0 if d == 0 else (2.0 if pair % (vocab_size + 1) == 0 else 1.0) / d
+        w = unit_weights[d] * (2 if d > 0 and pair % (vocab_size + 1) == 0 else 1)  # i == j counts twice
         if pair != last:
             n += 1
             pairs[n] = pair
-            weights[n] = 0.0
+            weights[n] = 0
             last = pair
         weights[n] += w
     return pairs[:n + 1], weights[:n + 1]
@@ -188,58 +222,142 @@ def _reduce_keys(sorted_keys, window, vocab_size):
 CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
 
 
+def _value_bits(shard_size: int) -> int:
+    """Bits of a block key left for the value once the local cell index has its bits."""
+    return 64 - max(1, (shard_size * shard_size - 1).bit_length())
+
+
 @numba.njit(cache=True)
-def _block_keys(rows, cols, bits, num_shards, shard_size):
+def _block_keys(pairs, weights, vocab_size, num_shards, shard_size, value_bits):
     """Upper-triangle cells and their mirror images as block-grouped sortable keys.
 
     Cell (i, j) goes to block (i % N, j % N) at local (i // N, j // N); its key is
-    ``(local_row * shard_size + local_col) << 32 | float32 bits of the value``, so sorting a block's
-    keys orders its cells row-major and brings equal cells together. Returns (keys, block starts).
+    ``(local_row * shard_size + local_col) << value_bits | value``, so sorting a block's keys orders
+    its cells row-major and brings equal cells together. A value too big for its bits is split over
+    several keys. Returns (keys, block starts).
     """
+    limit = (np.int64(1) << value_bits) - 1
     n_blocks = num_shards * num_shards
     starts = np.zeros(n_blocks + 1, dtype=np.int64)
-    for k in range(rows.size):
-        i, j = rows[k], cols[k]
-        starts[(i % num_shards) * num_shards + j % num_shards + 1] += 1
+    for k in range(pairs.size):
+        i, j = pairs[k] // vocab_size, pairs[k] % vocab_size
+        pieces = 1 + (weights[k] - 1) // limit
+        starts[(i % num_shards) * num_shards + j % num_shards + 1] += pieces
         if i != j:
-            starts[(j % num_shards) * num_shards + i % num_shards + 1] += 1
+            starts[(j % num_shards) * num_shards + i % num_shards + 1] += pieces
     for b in range(n_blocks):
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
     keys = np.empty(starts[-1], dtype=np.uint64)
-    for k in range(rows.size):
-        i, j, v = rows[k], cols[k], np.uint64(bits[k])
-        b = (i % num_shards) * num_shards + j % num_shards
-        keys[fill[b]] = (np.uint64((i // num_shards) * shard_size + j // num_shards) << np.uint64(32)) | v
-        fill[b] += 1
-        if i != j:
-            b = (j % num_shards) * num_shards + i % num_shards
-            keys[fill[b]] = (np.uint64((j // num_shards) * shard_size + i // num_shards) << np.uint64(32)) | v
-            fill[b] += 1
+    shift = np.uint64(value_bits)
+    for k in range(pairs.size):
+        i, j = pairs[k] // vocab_size, pairs[k] % vocab_size
+        for mirror in range(2 if i != j else 1):
+            a, b = (i, j) if mirror == 0 else (j, i)
+            block = (a % num_shards) * num_shards + b % num_shards
+            cell = np.uint64((a // num_shards) * shard_size + b // num_shards) << shift
+            w = weights[k]
+            while w > limit:
+                keys[fill[block]] = cell | np.uint64(limit)
+                fill[block] += 1
+                w -= limit
+            keys[fill[block]] = cell | np.uint64(w)
+            fill[block] += 1
     return keys, starts
 
 
 @numba.njit(cache=True)
-def _sum_sorted_cells(sorted_keys, values):
-    """Sorted block keys -> (unique local cell indices, summed values); ``values`` = the keys' floats."""
+def _sum_sorted_cells(sorted_keys, value_bits):
+    """Sorted block keys -> (unique local cell indices, summed values)."""
+    shift = np.uint64(value_bits)
+    mask = (np.uint64(1) << shift) - np.uint64(1)
     cells = np.empty(sorted_keys.size, dtype=np.int64)
-    sums = np.empty(sorted_keys.size, dtype=np.float64)
+    sums = np.empty(sorted_keys.size, dtype=np.int64)
     n = -1
     for k in range(sorted_keys.size):
-        cell = np.int64(sorted_keys[k] >> np.uint64(32))
+        cell = np.int64(sorted_keys[k] >> shift)
         if n < 0 or cell != cells[n]:
             n += 1
             cells[n] = cell
-            sums[n] = 0.0
-        sums[n] += values[k]
+            sums[n] = 0
+        sums[n] += np.int64(sorted_keys[k] & mask)
     return cells[:n + 1], sums[:n + 1]
 
 
-def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int,
-                     dense_size: int, chunk_tokens: int = 1 << 20) -> str:
-    """Pass 2 for one partition: its co-occurrences as block-grouped keys in scratch files.
+@numba.njit(cache=True)
+def _merge_sums(cells_a, sums_a, cells_b, sums_b):
+    """Two sorted (cells, sums) runs -> one, summing cells found in both."""
+    cells = np.empty(cells_a.size + cells_b.size, dtype=np.int64)
+    sums = np.empty(cells.size, dtype=np.int64)
+    p = q = n = 0
+    while p < cells_a.size or q < cells_b.size:
+        if q == cells_b.size or (p < cells_a.size and cells_a[p] < cells_b[q]):
+            cells[n], sums[n] = cells_a[p], sums_a[p]
+            p += 1
+        elif p == cells_a.size or cells_b[q] < cells_a[p]:
+            cells[n], sums[n] = cells_b[q], sums_b[q]
+            q += 1
+        else:
+            cells[n], sums[n] = cells_a[p], sums_a[p] + sums_b[q]
+            p += 1
+            q += 1
+        n += 1
+    return cells[:n], sums[:n]
 
-    Returns the path prefix of ``.keys.npy`` (uint64 keys, see ``_block_keys``) and ``.starts.npy``.
+
+def _unit_weights(window: int) -> np.ndarray:
+    """Weight of each distance 0..window in count units (distance 0: one occurrence)."""
+    unit = count_unit(window)
+    return np.array([unit] + [round(unit / d) for d in range(1, window + 1)], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """How one worker spends its share of the memory limit (bytes)."""
+
+    worker_bytes: int
+
+    def chunk_tokens(self, window: int) -> int:
+        """Tokens per counting chunk: its keys and their sorted copy take an eighth of the share."""
+        return int(min(max(self.worker_bytes // 8 // ((window + 1) * 16), 256), 1 << 20))
+
+    def spill_entries(self) -> int:
+        """Pairs held before a spill: 16 bytes each, 32 while they become block keys."""
+        return max(self.worker_bytes // 2 // 32, 1024)
+
+    def dense_size(self, wanted: int) -> int:
+        """Side of the dense top-word matrix: at most a quarter of the share."""
+        return max(1, min(wanted, math.isqrt(self.worker_bytes // 4 // 8)))
+
+    def merge_entries(self) -> int:
+        """Block keys summed at once in pass 3 (about 48 bytes each while sorted and summed)."""
+        return max(self.worker_bytes // 48, 256)
+
+    def partition_bytes(self) -> int:
+        """Corpus bytes per partition: tokenizing takes about 3.5 bytes per corpus byte."""
+        return max(self.worker_bytes // 8, 1 << 16)
+
+
+def _spill(prefix: str, pairs: list[np.ndarray], weights: list[np.ndarray], vocab_size: int, num_shards: int,
+           shard_size: int) -> str:
+    """Write partial counts as block-grouped keys (``.keys``, raw uint64) and block starts (``.starts.npy``)."""
+    all_pairs = np.concatenate(pairs)
+    all_weights = np.concatenate(weights)
+    pairs.clear()
+    weights.clear()
+    keys, starts = _block_keys(all_pairs, all_weights, vocab_size, num_shards, shard_size, _value_bits(shard_size))
+    del all_pairs, all_weights
+    keys.tofile(prefix + ".keys")
+    np.save(prefix + ".starts.npy", starts)
+    return prefix
+
+
+def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int,
+                     dense_size: int, budget: _Budget) -> list[str]:
+    """Pass 2 for one partition: its co-occurrences as spill files of block-grouped keys.
+
+    Returns the spills' path prefixes (see ``_spill``); a new spill starts whenever the pairs held
+    would outgrow the worker's share of the memory limit.
     """
     vocab = Vocabulary.load(vocab_dir)
     vocab_size, num_shards = len(vocab), len(vocab) // shard_size
@@ -248,9 +366,12 @@ def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int
         types = saved["types"].tobytes().decode("utf-8", "surrogatepass").split("\n") if saved["types"].size else []
     index = {token: i for i, token in enumerate(vocab.tokens)}
     lut = np.array([index.get(t, -1) for t in types], dtype=np.int64)
-    dense = np.zeros((dense_size, dense_size), dtype=np.float64)
+    del index, types
+    unit_weights = _unit_weights(window)
+    dense = np.zeros((budget.dense_size(dense_size),) * 2, dtype=np.int64)
+    chunk_tokens, spill_entries = budget.chunk_tokens(window), budget.spill_entries()
     keys = np.empty(0, dtype=np.int64)
-    runs = []
+    pairs, weights, held, spills = [], [], 0, []
     offsets = np.concatenate(([0], np.cumsum(lengths)))
     first = 0
     while first < lengths.size:
@@ -260,46 +381,64 @@ def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int
         need = chunk_ids.size * (window + 1)
         if keys.size < need:
             keys = np.empty(need, dtype=np.int64)
-        n = _count_pairs(chunk_ids, lengths[first:last], lut, window, vocab_size, dense, keys)
+        n = _count_pairs(chunk_ids, lengths[first:last], lut, window, vocab_size, unit_weights, dense, keys)
         if n:
-            runs.append(_reduce_keys(np.sort(keys[:n]), window, vocab_size))
+            keys[:n].sort()
+            chunk_pairs, chunk_weights = _reduce_keys(keys[:n], window, vocab_size, unit_weights)
+            pairs.append(chunk_pairs.copy())  # copies: the slices would pin the kernel's full-size arrays
+            weights.append(chunk_weights.copy())
+            held += chunk_pairs.size
+        if held > spill_entries:
+            spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, weights, vocab_size, num_shards,
+                                 shard_size))
+            held = 0
         first = last
+    del keys, ids
     os.unlink(ids_path)
-    i, j = np.nonzero(np.triu(dense))
-    rows = np.concatenate([i.astype(np.int64)] + [pairs // vocab_size for pairs, _ in runs])
-    cols = np.concatenate([j.astype(np.int64)] + [pairs % vocab_size for pairs, _ in runs])
-    values = np.concatenate([dense[i, j]] + [weights for _, weights in runs]).astype(np.float32)
-    block_keys, starts = _block_keys(rows, cols, values.view(np.uint32), num_shards, shard_size)
-    prefix = ids_path[:-len(".npz")]
-    np.save(prefix + ".keys.npy", block_keys)
-    np.save(prefix + ".starts.npy", starts)
-    return prefix
+    i, j = np.nonzero(dense)  # only i <= j is ever filled
+    pairs.append(i.astype(np.int64) * vocab_size + j)
+    weights.append(dense[i, j])
+    spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, weights, vocab_size, num_shards, shard_size))
+    return spills
 
 
 def block_name(row_shard: int, col_shard: int) -> str:
     return f"{row_shard:04d}-{col_shard:04d}.npy"
 
 
-def _merge_row_shard(row_shard: int, prefixes: list[str], num_shards: int, shard_size: int,
-                     block_dir: str) -> tuple[np.ndarray, int]:
-    """Pass 3 for one row shard: sum the partitions' cells of each block and write the blocks.
+def _merge_row_shard(row_shard: int, spills: list[str], num_shards: int, shard_size: int, window: int,
+                     block_dir: str, budget: _Budget) -> tuple[np.ndarray, int]:
+    """Pass 3 for one row shard: sum the spills' cells of each block and write the blocks.
 
-    Returns the row sums of the shard's words (local order) and the number of cells written.
+    Reads at most ``budget.merge_entries()`` keys at a time. Returns the row sums of the shard's
+    words (local order) and the number of cells written.
     """
-    parts = [(np.load(p + ".keys.npy", mmap_mode="r"), np.load(p + ".starts.npy")) for p in prefixes]
+    value_bits, unit = _value_bits(shard_size), count_unit(window)
+    starts = [np.load(p + ".starts.npy") for p in spills]
+    batch = budget.merge_entries()
     row_sums = np.zeros(shard_size)
     nnz = 0
     for c in range(num_shards):
         b = row_shard * num_shards + c
-        keys = np.sort(np.concatenate([k[s[b]:s[b + 1]] for k, s in parts]))
-        values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
-        flat, sums = _sum_sorted_cells(keys, values)
-        cells = np.empty(flat.size, dtype=CELL)
-        cells["row"], cells["col"] = flat // shard_size, flat % shard_size
-        cells["count"] = sums
-        np.save(Path(block_dir) / block_name(row_shard, c), cells, allow_pickle=False)
-        row_sums += np.bincount(cells["row"], weights=sums, minlength=shard_size)
-        nnz += flat.size
+        cells, sums = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        pending, size = [], 0
+        for k, prefix in enumerate(spills):
+            first, last = int(starts[k][b]), int(starts[k][b + 1])
+            if last > first:
+                pending.append(np.fromfile(prefix + ".keys", dtype=np.uint64, count=last - first, offset=8 * first))
+                size += last - first
+            if pending and (size >= batch or k == len(spills) - 1):
+                keys = np.concatenate(pending)
+                pending, size = [], 0
+                keys.sort()
+                cells, sums = _merge_sums(cells, sums, *_sum_sorted_cells(keys, value_bits))
+                del keys
+        out = np.empty(cells.size, dtype=CELL)
+        out["row"], out["col"] = cells // shard_size, cells % shard_size
+        out["count"] = sums / unit
+        np.save(Path(block_dir) / block_name(row_shard, c), out, allow_pickle=False)
+        row_sums += np.bincount(out["row"], weights=out["count"], minlength=shard_size)
+        nnz += cells.size
     return row_sums, nnz
 
 
@@ -309,10 +448,12 @@ def _load_kernels() -> None:
     """Load the compiled Numba kernels (about half a second) once, before worker processes fork."""
     ChunkInterner().add(b"a b", np.array([3]))
     keys = np.empty(4, dtype=np.int64)
-    n = _count_pairs(np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, np.zeros((1, 1)), keys)
-    _reduce_keys(np.sort(keys[:n]), 1, 1)
-    block_keys, _ = _block_keys(np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.uint32), 1, 1)
-    _sum_sorted_cells(block_keys, np.ones(1, np.float32))
+    weights = _unit_weights(1)
+    n = _count_pairs(np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, weights,
+                     np.zeros((1, 1), np.int64), keys)
+    pairs, sums = _reduce_keys(np.sort(keys[:n]), 1, 1, weights)
+    block_keys, _ = _block_keys(pairs, sums, 1, 1, 1, _value_bits(1))
+    _merge_sums(*_sum_sorted_cells(block_keys, _value_bits(1)), np.zeros(1, np.int64), np.ones(1, np.int64))
 
 
 def _process_pool(workers: int):
@@ -366,7 +507,8 @@ def _compute(tasks, *, workers: int, pool, client=None, progress: Callable[[str,
 
 
 def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: CooccurConfig = CooccurConfig(),
-                        *, workers: int | None = None, scheduler: str | None = None, on_error: str = "raise",
+                        *, workers: int | None = None, scheduler: str | None = None,
+                        memory_limit: int | str | None = None, on_error: str = "raise",
                         overwrite: bool = False, progress: Callable[[str, int], object] | None = None
                         ) -> CooccurStats:
     """Count the vocabulary and co-occurrences of ``corpus`` into shards under ``out_dir``.
@@ -375,6 +517,8 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
     scheduler listens at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``): its workers must have
     cordswivel installed, read the corpus at the same paths, and share ``out_dir``'s file system
     (partition results travel through a scratch folder inside the output being written).
+    ``memory_limit`` (bytes, or a size such as ``"1GB"``; default half the RAM) bounds the counting
+    data all workers hold together; partial counts spill to that scratch folder when it fills.
     ``progress(label, total)`` may return a tqdm-like bar (``update``, ``close``) per pass.
     """
     import dask
@@ -387,7 +531,11 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
     if client is not None:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
     workers = workers or os.cpu_count() or 1
-    partitions = corpus.partitions(2 * workers if workers > 1 else 1)
+    limit = parse_size(memory_limit) if memory_limit is not None else default_memory_limit()
+    budget = _Budget(limit // workers)
+    corpus_bytes = sum(max(source.size(), 1) for source in corpus.sources)
+    partitions = corpus.partitions(max(2 * workers if workers > 1 else 1,
+                                       -(-corpus_bytes // budget.partition_bytes())))
     local_pool = _process_pool(workers) if workers > 1 and client is None else contextlib.nullcontext()
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, local_pool as pool, _closing(client):
         run = dict(workers=workers, pool=pool, client=client, progress=progress)
@@ -406,14 +554,15 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         vocab.save(tmp)
         num_shards = len(vocab) // config.shard_size
         count = dask.delayed(_count_partition, pure=False)
-        prefixes = _compute([count(part.ids_path, str(tmp), config.window, config.shard_size,
-                                   min(config.dense_size, len(vocab))) for part in pass1],
-                            label="co-occurrence", **run)
+        spills = _compute([count(part.ids_path, str(tmp), config.window, config.shard_size,
+                                 min(config.dense_size, len(vocab)), budget) for part in pass1],
+                          label="co-occurrence", **run)
+        spills = [prefix for partition in spills for prefix in partition]
         log.debug("pass 2 %.2f s", time.perf_counter() - started)
         block_dir = tmp / BLOCK_DIR
         block_dir.mkdir()
         merge = dask.delayed(_merge_row_shard, pure=False)
-        merged = _compute([merge(r, list(prefixes), num_shards, config.shard_size, str(block_dir))
+        merged = _compute([merge(r, spills, num_shards, config.shard_size, config.window, str(block_dir), budget)
                            for r in range(num_shards)], label="shards", **run)
         log.debug("pass 3 %.2f s", time.perf_counter() - started)
         shutil.rmtree(scratch)
@@ -428,7 +577,7 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
             skips.update(part.skips)
         stats = CooccurStats(tokens=sum(p.tokens for p in pass1), units=sum(p.units for p in pass1),
                              types=len(totals), vocab_size=len(vocab), nnz=nnz, total=total,
-                             seconds=time.perf_counter() - started, skipped=dict(skips))
+                             seconds=time.perf_counter() - started, spills=len(spills), skipped=dict(skips))
         config_dict = asdict(config)
         config_dict["text_fields"] = list(config.text_fields)
         atomic_write_json(tmp / "config.json", {

@@ -34,7 +34,8 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
                      cooccur_dir: str | os.PathLike | None = None,
                      cooccur_config: CooccurConfig = CooccurConfig(),
                      swivel_config: SwivelConfig = SwivelConfig(), workers: int | None = None,
-                     scheduler: str | None = None, on_error: str = "raise", resume: bool = False, overwrite: bool = False,
+                     scheduler: str | None = None, memory_limit: int | str | None = None,
+                     on_error: str = "raise", resume: bool = False, overwrite: bool = False,
                      count_progress: Callable | None = None,
                      epoch_progress: Callable | None = None) -> TextEmbedding:
     """Train Swivel embeddings from corpus files or from counted shards, and save the model."""
@@ -56,7 +57,7 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
         if not (cooccur_dir / "config.json").exists():
             stats = count_cooccurrences(open_corpus(corpus, text_fields=cooccur_config.text_fields),
                                         cooccur_dir, cooccur_config, workers=workers, scheduler=scheduler,
-                                        on_error=on_error,
+                                        memory_limit=memory_limit, on_error=on_error,
                                         overwrite=True, progress=count_progress)
             log.info("counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
                      stats.tokens, stats.vocab_size, stats.nnz, stats.seconds)
