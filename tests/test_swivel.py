@@ -106,3 +106,57 @@ def test_invalid_settings():
                 SwivelConfig(learning_rate=0)):
         with pytest.raises(ConfigError):
             SwivelTrainer(bad)
+
+
+MULTI_DEVICE = """
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from cordswivel.cooccur import CooccurrenceShards
+from cordswivel.swivel import SwivelConfig, SwivelTrainer, distribution_strategy
+shards = CooccurrenceShards(sys.argv[1])
+assert distribution_strategy(["/cpu:0", "/cpu:1"]).num_replicas_in_sync == 2
+for optimizer in ("adagrad", "sgd"):
+    config = SwivelConfig(embedding_dim=8, epochs=3, seed=2, optimizer=optimizer, learning_rate=0.5)
+    one = SwivelTrainer(config, devices=["/cpu:0"]).fit(shards, sys.argv[2] + optimizer + "1")
+    two = SwivelTrainer(config, devices=["/cpu:0", "/cpu:1"]).fit(shards, sys.argv[2] + optimizer + "2")
+    assert not np.array_equal(one.vectors_, SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=2,
+        optimizer=optimizer, learning_rate=0.5)).fit(shards, sys.argv[2] + optimizer + "0").vectors_)
+    np.testing.assert_allclose(two.vectors_, one.vectors_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(two.losses_, one.losses_, rtol=1e-6)
+print("ok")
+"""
+
+
+def test_two_devices_train_like_one(tmp_path):
+    """MirroredStrategy over 2 logical CPUs (a subprocess: devices are fixed once TensorFlow starts)."""
+    import subprocess
+    import sys
+
+    planted_corpus(tmp_path / "c.txt", groups=3, per_group=8, units=1500)
+    # 24 words in shards of 8: 3 x 3 blocks, so each diagonal ends in a step with one idle device
+    count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "cooc",
+                        CooccurConfig(min_count=1, window=5, shard_size=8), workers=1)
+    done = subprocess.run([sys.executable, "-c", MULTI_DEVICE, str(tmp_path / "cooc"), str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_diagonals_cover_every_block_once_without_sharing_shards():
+    from cordswivel.swivel import block_schedule
+
+    for n in (1, 3, 4):
+        diagonals = block_schedule(n, seed=0, epoch=1)
+        blocks = np.concatenate(diagonals)
+        assert sorted(blocks.tolist()) == list(range(n * n))
+        for diagonal in diagonals:
+            assert len(set(diagonal // n)) == n and len(set(diagonal % n)) == n
+    assert not np.array_equal(np.concatenate(block_schedule(4, 0, 1)), np.concatenate(block_schedule(4, 0, 2)))
+
+
+def test_unknown_device_is_a_clear_error(planted_shards, tmp_path):
+    _, shards = planted_shards
+    with pytest.raises(ConfigError, match="unknown device 'GPU:99'; this machine has .*CPU:0"):
+        SwivelTrainer(SwivelConfig(embedding_dim=4, epochs=1), devices=["GPU:99"]).fit(shards, tmp_path)

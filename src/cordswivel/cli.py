@@ -98,7 +98,7 @@ def _cmd_train(args) -> int:
     model = train_embeddings(args.out, corpus=args.corpus or None, cooccur_dir=args.cooccur,
                              cooccur_config=_cooccur_config(args), swivel_config=swivel,
                              workers=args.workers, scheduler=args.scheduler, memory_limit=args.memory_limit,
-                             on_error=args.on_error, resume=args.resume,
+                             on_error=args.on_error, resume=args.resume, devices=args.devices,
                              overwrite=args.overwrite, count_progress=_bar,
                              epoch_progress=_epoch_bar(args.epochs))
     corpus = model.config.get("corpus", {})
@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--confidence-exponent", type=float, default=SWIV.confidence_exponent,
                    help="default %(default)s")
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default 0)")
+    g.add_argument("--devices", type=lambda text: [d.strip() for d in text.split(",") if d.strip()],
+                   help="comma-separated TensorFlow devices to train on, one block each per step, e.g. "
+                        "GPU:0,GPU:1 (default: every visible GPU, else the CPU)")
     p.set_defaults(run=_cmd_train)
 
     p = sub.add_parser("demo", help="the TF-Hub tutorial end to end on the bundled data (make demo)",

@@ -36,6 +36,7 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
                      swivel_config: SwivelConfig = SwivelConfig(), workers: int | None = None,
                      scheduler: str | None = None, memory_limit: int | str | None = None,
                      on_error: str = "raise", resume: bool = False, overwrite: bool = False,
+                     devices: list[str] | None = None,
                      count_progress: Callable | None = None,
                      epoch_progress: Callable | None = None) -> TextEmbedding:
     """Train Swivel embeddings from corpus files or from counted shards, and save the model."""
@@ -65,7 +66,7 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
     if corpus is not None and shards.config != cooccur_config:
         raise ConfigError(f"{work}: the interrupted run counted with other settings ({shards.config}); "
                           f"resume with the same settings, or delete it to start afresh")
-    trainer = SwivelTrainer(swivel_config).fit(shards, work, resume=resume, progress=epoch_progress)
+    trainer = SwivelTrainer(swivel_config, devices=devices).fit(shards, work, resume=resume, progress=epoch_progress)
 
     table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
     config = {"training": asdict(swivel_config), "cooccurrence": shards.meta["config"],

@@ -12,6 +12,14 @@ The gradient is written out (dL/dS, then two matmuls), so a step costs 6 s^2 d F
 TensorFlow matmuls plus one XLA-fused elementwise pass. Optimisers (Adagrad, RMSProp, SGD) update
 only the 2 s rows a step touches. The output vectors are W + W~.
 
+Blocks are visited diagonal by diagonal (as in DSGD, Gemulla et al. 2011): diagonal t holds the
+blocks (r, (r + t) mod N), which share no row and no column shard, so any of them can be trained
+at the same time with the result of training them one after another. Under ``tf.distribute``
+(a MirroredStrategy over the visible GPUs, one device otherwise) each step trains one block per
+device; every device applies all the steps' row updates to its copy of the variables. The result
+therefore does not depend on the number of devices. Blocks stream from disk, so training holds
+O(V * dim + devices * shard_size^2) memory whatever the number of non-zero cells.
+
 Checkpoint (after every epoch, in the run's work directory): ``checkpoint.npz`` with the embeddings,
 the optimiser slots and the state (epoch reached, losses so far, settings) as JSON text, written
 atomically as one file; ``checkpoint.json`` repeats the state for people.
@@ -108,36 +116,34 @@ def block_loss_and_gradients(row_vecs, col_vecs, counts, row_bias, col_bias, log
 
 
 class _Optimizer:
-    """Row-sparse optimiser updates on TF variables (only the touched rows change)."""
+    """Row-sparse optimiser steps: the new slot rows and the update of the rows a block touched."""
 
-    def __init__(self, name: str, learning_rate: float, variables):
-        import tensorflow as tf
-
+    def __init__(self, name: str, learning_rate: float):
         self.name = name
         self.learning_rate = learning_rate
-        self.slots = []
-        if name == "adagrad":   # tf.keras.optimizers.Adagrad's initial accumulator value
-            self.slots = [tf.Variable(tf.fill(v.shape, 0.1), name=f"{v.name.split(':')[0]}_acc")
-                          for v in variables]
-        elif name == "rmsprop":
-            self.slots = [tf.Variable(tf.zeros(v.shape), name=f"{v.name.split(':')[0]}_ms")
-                          for v in variables]
 
-    def apply(self, k: int, variable, ids, grad):
+    @property
+    def has_slot(self) -> bool:
+        return self.name != "sgd"
+
+    def initial_slot(self, shape):
+        import tensorflow as tf
+
+        # Adagrad starts from tf.keras.optimizers.Adagrad's initial accumulator value
+        return tf.fill(shape, 0.1) if self.name == "adagrad" else tf.zeros(shape)
+
+    def update(self, slot_rows, grad):
+        """(new slot rows or None, update to subtract) for rows with slot values ``slot_rows``."""
         import tensorflow as tf
 
         lr = self.learning_rate
         if self.name == "sgd":
-            update = lr * grad
-        elif self.name == "adagrad":
-            acc = tf.gather(self.slots[k], ids) + tf.square(grad)
-            self.slots[k].scatter_nd_update(ids[:, None], acc)
-            update = lr * grad * tf.math.rsqrt(acc)
-        else:  # rmsprop, decay 0.9, epsilon 1e-7 as tf.keras
-            ms = 0.9 * tf.gather(self.slots[k], ids) + 0.1 * tf.square(grad)
-            self.slots[k].scatter_nd_update(ids[:, None], ms)
-            update = lr * grad / (tf.sqrt(ms) + 1e-7)
-        variable.scatter_nd_sub(ids[:, None], update)
+            return None, lr * grad
+        if self.name == "adagrad":
+            acc = slot_rows + tf.square(grad)
+            return acc, lr * grad * tf.math.rsqrt(acc)
+        ms = 0.9 * slot_rows + 0.1 * tf.square(grad)  # rmsprop, decay 0.9, epsilon 1e-7 as tf.keras
+        return ms, lr * grad / (tf.sqrt(ms) + 1e-7)
 
 
 def _aligned_zeros(shape: tuple[int, int]) -> np.ndarray:
@@ -158,25 +164,76 @@ def _as_tensor(array: np.ndarray):
         return tf.convert_to_tensor(array)
 
 
-def _dense_blocks(shards: CooccurrenceShards, order: np.ndarray, prefetch: int = 2):
-    """Yield (r, c, dense counts) in ``order``, reading and densifying ahead in a thread."""
+def block_schedule(num_shards: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """One epoch's blocks (flat index r * N + c) as N diagonals of N blocks, in a seeded random order.
+
+    The blocks of a diagonal share no row shard and no column shard.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    diagonals = []
+    for shift in rng.permutation(num_shards):
+        rows = rng.permutation(num_shards)
+        diagonals.append(rows * num_shards + (rows + shift) % num_shards)
+    return diagonals
+
+
+def _block_groups(shards: CooccurrenceShards, groups: list[np.ndarray], replicas: int, prefetch: int = 2):
+    """Yield (blocks, row ids, col ids, dense counts, active) per step, read ahead in a thread.
+
+    Arrays are stacked per replica: ids (replicas, s), counts (replicas, s, s), active (replicas,);
+    a group smaller than ``replicas`` leaves the last replicas idle (inactive, zero counts).
+    """
     import concurrent.futures
 
     n, s = shards.num_shards, shards.shard_size
 
-    def load(block: int):
-        r, c = divmod(int(block), n)
-        rows, cols, counts = shards.block(r, c)
-        dense = _aligned_zeros((s, s))
-        dense[rows, cols] = counts
-        return r, c, _as_tensor(dense)
+    def load(group: np.ndarray):
+        dense = _aligned_zeros((replicas * s, s))
+        row_ids = np.empty((replicas, s), np.int64)
+        col_ids = np.empty((replicas, s), np.int64)
+        blocks = [divmod(int(b), n) for b in group]
+        for k in range(replicas):
+            r, c = blocks[min(k, len(blocks) - 1)]
+            row_ids[k], col_ids[k] = shards.shard_ids(r), shards.shard_ids(c)
+            if k < len(blocks):
+                rows, cols, counts = shards.block(r, c)
+                dense[k * s + rows, cols] = counts
+        active = np.arange(replicas) < len(blocks)
+        return blocks, row_ids, col_ids, _as_tensor(dense.reshape(replicas, s, s)), active
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pending = [pool.submit(load, b) for b in order[:prefetch]]
-        for k in range(len(order)):
-            if k + prefetch < len(order):
-                pending.append(pool.submit(load, order[k + prefetch]))
+        pending = [pool.submit(load, g) for g in groups[:prefetch]]
+        for k in range(len(groups)):
+            if k + prefetch < len(groups):
+                pending.append(pool.submit(load, groups[k + prefetch]))
             yield pending.pop(0).result()
+
+
+def _device_key(name: str) -> tuple[str, int] | None:
+    import tensorflow as tf
+
+    try:
+        spec = tf.DeviceSpec.from_string(name)
+    except ValueError:
+        return None
+    return (spec.device_type or "").upper(), spec.device_index or 0
+
+
+def distribution_strategy(devices: list[str] | None = None):
+    """MirroredStrategy over ``devices`` (default: the visible GPUs) when there are several; else one device."""
+    import tensorflow as tf
+
+    if devices is None:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
+    available = {_device_key(d.name): d.name for d in tf.config.list_logical_devices()}
+    unknown = [d for d in devices if _device_key(d) not in available]
+    if unknown:
+        raise ConfigError(f"unknown device {unknown[0]!r}; this machine has {', '.join(available.values())}")
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy(devices)
+    if len(devices) == 1:
+        return tf.distribute.OneDeviceStrategy(devices[0])
+    return tf.distribute.get_strategy()
 
 
 class SwivelTrainer:
@@ -185,9 +242,10 @@ class SwivelTrainer:
     After ``fit``: ``vectors_`` (V, dim) float32, ``losses_`` and ``epoch_seconds_`` per epoch.
     """
 
-    def __init__(self, config: SwivelConfig = SwivelConfig()):
+    def __init__(self, config: SwivelConfig = SwivelConfig(), *, devices: list[str] | None = None):
         config.validate()
         self.config = config
+        self.devices = devices  # TensorFlow device names; None: the visible GPUs, else the CPU
 
     def fit(self, shards: CooccurrenceShards, work_dir: str | os.PathLike, *, resume: bool = False,
             progress: Callable[[int, int], object] | None = None) -> "SwivelTrainer":
@@ -208,12 +266,13 @@ class SwivelTrainer:
             state, losses, seconds, start_epoch = self._load_checkpoint(work_dir, size, dim)
             log.info("resuming after epoch %d of %d", start_epoch, cfg.epochs)
 
-        rows_var = tf.Variable(state["rows"], name="rows")
-        cols_var = tf.Variable(state["cols"], name="cols")
-        optimizer = _Optimizer(cfg.optimizer, cfg.learning_rate, [rows_var, cols_var])
-        for slot, key in zip(optimizer.slots, ("rows_slot", "cols_slot")):
-            if key in state:
-                slot.assign(state[key])
+        strategy = distribution_strategy(self.devices)
+        replicas = strategy.num_replicas_in_sync
+        optimizer = _Optimizer(cfg.optimizer, cfg.learning_rate)
+        with strategy.scope():
+            variables = [tf.Variable(state["rows"], name="rows"), tf.Variable(state["cols"], name="cols")]
+            slots = [tf.Variable(state[key] if key in state else optimizer.initial_slot((size, dim)), name=key)
+                     for key in ("rows_slot", "cols_slot")] if optimizer.has_slot else []
         row_bias = tf.constant(np.log(shards.row_sums + 1.0), tf.float32)
         col_bias = tf.constant(np.log(shards.col_sums + 1.0), tf.float32)
         log_total = tf.constant(math.log(float(shards.row_sums.sum()) + 1.0), tf.float32)
@@ -223,31 +282,57 @@ class SwivelTrainer:
 
         elementwise = tf.function(block_loss_and_score_gradient, jit_compile=True)  # one fused pass
 
-        @tf.function(input_signature=[tf.TensorSpec([s], tf.int64), tf.TensorSpec([s], tf.int64),
-                                      tf.TensorSpec([s, s], tf.float32)])
-        def step(row_ids, col_ids, counts):
-            loss, grad_rows, grad_cols = block_loss_and_gradients(
-                tf.gather(rows_var, row_ids), tf.gather(cols_var, col_ids), counts,
-                tf.gather(row_bias, row_ids), tf.gather(col_bias, col_ids), log_total, *conf,
+        def replica_step(row_ids, col_ids, counts):
+            """This replica's block: its loss, and per variable the update (and new slot rows)."""
+            k = tf.distribute.get_replica_context().replica_id_in_sync_group
+            ids = (row_ids[k], col_ids[k])
+            loss, *grads = block_loss_and_gradients(
+                tf.gather(variables[0], ids[0]), tf.gather(variables[1], ids[1]), counts[k],
+                tf.gather(row_bias, ids[0]), tf.gather(col_bias, ids[1]), log_total, *conf,
                 elementwise=elementwise)
-            optimizer.apply(0, rows_var, row_ids, grad_rows)
-            optimizer.apply(1, cols_var, col_ids, grad_cols)
-            return loss
+            out = [loss]
+            for v, grad in enumerate(grads):
+                new_slot, update = optimizer.update(tf.gather(slots[v], ids[v]) if slots else None, grad)
+                out += [update, new_slot] if slots else [update]
+            return out
+
+        def scatter(variable, ids, values, subtract: bool):
+            """Apply rows to every device's copy of ``variable``."""
+            def fn(v, i, x):
+                return v.scatter_nd_sub(i[:, None], x) if subtract else v.scatter_nd_update(i[:, None], x)
+            strategy.extended.update(variable, fn, args=(ids, values), group=True)
+
+        @tf.function(input_signature=[tf.TensorSpec([replicas, s], tf.int64), tf.TensorSpec([replicas, s], tf.int64),
+                                      tf.TensorSpec([replicas, s, s], tf.float32), tf.TensorSpec([replicas], tf.bool)])
+        def step(row_ids, col_ids, counts, active):
+            results = strategy.run(replica_step, args=(row_ids, col_ids, counts))
+            # every replica's results, idle replicas dropped: (active blocks, ...) each
+            results = [tf.boolean_mask(tf.stack(strategy.experimental_local_results(r)), active) for r in results]
+            ids = [tf.reshape(tf.boolean_mask(x, active), [-1]) for x in (row_ids, col_ids)]
+            per_var = 2 if slots else 1
+            for v in range(2):
+                update = tf.reshape(results[1 + v * per_var], [-1, dim])
+                if slots:
+                    scatter(slots[v], ids[v], tf.reshape(results[2 + v * per_var], [-1, dim]), subtract=False)
+                scatter(variables[v], ids[v], update, subtract=True)
+            return tf.reduce_sum(results[0])
 
         for epoch in range(start_epoch, cfg.epochs):
             began = time.perf_counter()
-            order = np.random.default_rng([cfg.seed, epoch]).permutation(n * n)
+            groups = [diagonal[k:k + replicas] for diagonal in block_schedule(n, cfg.seed, epoch)
+                      for k in range(0, n, replicas)]
             bar = progress(epoch, n * n) if progress else None
-            total = 0.0
+            total, done = 0.0, 0
             try:
-                for done, (r, c, counts) in enumerate(_dense_blocks(shards, order), start=1):
-                    loss = float(step(shards.shard_ids(r), shards.shard_ids(c), counts))
+                for blocks, row_ids, col_ids, counts, active in _block_groups(shards, groups, replicas):
+                    loss = float(step(row_ids, col_ids, counts, active))
                     if not math.isfinite(loss):
-                        raise TrainingError(f"loss became {loss} at epoch {epoch + 1}, block ({r}, {c}); "
+                        raise TrainingError(f"loss became {loss} at epoch {epoch + 1}, blocks {blocks}; "
                                             f"lower the learning rate")
                     total += loss
+                    done += len(blocks)
                     if bar is not None:
-                        bar.update(1)
+                        bar.update(len(blocks))
                         bar.set_postfix(loss=f"{total / done:.4f}", refresh=False)
             finally:
                 if bar is not None:
@@ -255,11 +340,11 @@ class SwivelTrainer:
             losses.append(total / (n * n))
             seconds.append(time.perf_counter() - began)
             log.info("epoch %d/%d loss %.5f (%.1f s)", epoch + 1, cfg.epochs, losses[-1], seconds[-1])
-            slots = {f"{k}_slot": v.numpy() for k, v in zip(("rows", "cols"), optimizer.slots)}
             self._save_checkpoint(work_dir, epoch + 1, losses, seconds,
-                                  rows=rows_var.numpy(), cols=cols_var.numpy(), **slots)
+                                  rows=variables[0].numpy(), cols=variables[1].numpy(),
+                                  **{f"{k}_slot": v.numpy() for k, v in zip(("rows", "cols"), slots)})
 
-        self.vectors_ = (rows_var.numpy() + cols_var.numpy()).astype(np.float32)
+        self.vectors_ = (variables[0].numpy() + variables[1].numpy()).astype(np.float32)
         self.losses_ = losses
         self.epoch_seconds_ = seconds
         return self
