@@ -311,11 +311,24 @@ def _unit_weights(window: int) -> np.ndarray:
     return np.array([unit] + [round(unit / d) for d in range(1, window + 1)], dtype=np.int64)
 
 
+PROCESS_BYTES = 200 << 20   # one Python process with NumPy, Numba and Dask loaded, before any data
+
+
 @dataclass(frozen=True)
 class _Budget:
     """How one worker spends its share of the memory limit (bytes)."""
 
     worker_bytes: int
+
+    @classmethod
+    def share(cls, limit: int, workers: int) -> "_Budget":
+        """Each worker's share of ``limit`` once this process and the workers themselves are paid for."""
+        data = limit - (workers + 1) * PROCESS_BYTES
+        if data < limit // 4:
+            log.warning("a memory limit of %d MB leaves little room for counting data once %d processes of "
+                        "about %d MB have started; counting with small buffers", limit >> 20, workers + 1,
+                        PROCESS_BYTES >> 20)
+        return cls(max(data, limit // 4) // workers)
 
     def chunk_tokens(self, window: int) -> int:
         """Tokens per counting chunk: its keys and their sorted copy take an eighth of the share."""
@@ -517,8 +530,8 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
     scheduler listens at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``): its workers must have
     cordswivel installed, read the corpus at the same paths, and share ``out_dir``'s file system
     (partition results travel through a scratch folder inside the output being written).
-    ``memory_limit`` (bytes, or a size such as ``"1GB"``; default half the RAM) bounds the counting
-    data all workers hold together; partial counts spill to that scratch folder when it fills.
+    ``memory_limit`` (bytes, or a size such as ``"1GB"``; default half the RAM) bounds the memory of
+    this process and the workers together; partial counts spill to that scratch folder when it fills.
     ``progress(label, total)`` may return a tqdm-like bar (``update``, ``close``) per pass.
     """
     import dask
@@ -532,7 +545,7 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
     workers = workers or os.cpu_count() or 1
     limit = parse_size(memory_limit) if memory_limit is not None else default_memory_limit()
-    budget = _Budget(limit // workers)
+    budget = _Budget.share(limit, workers)
     corpus_bytes = sum(max(source.size(), 1) for source in corpus.sources)
     partitions = corpus.partitions(max(2 * workers if workers > 1 else 1,
                                        -(-corpus_bytes // budget.partition_bytes())))
