@@ -19,9 +19,16 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ''
 
-bench: $(STAMP)
+$(VENV)/.bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.bench
+
+bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_cooccur.py
+	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_train.py --full-size --epochs 1
+	$(PY) benchmarks/bench_compare.py
 	$(PY) benchmarks/bench_scicite.py
 
 clean:

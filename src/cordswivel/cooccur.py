@@ -9,6 +9,7 @@ worker's share of the memory budget fills. Pass 3 sums the spills of each row sh
 
 Counts are summed as integers in units of 1/lcm(1..window) (``count_unit``), so the result does
 not depend on how the corpus was partitioned, spilled or scheduled: any run gives identical shards.
+(Windows above 20 use lcm(1..20) units and round 1/d to the nearest unit, a relative error < 1e-8.)
 
 On-disk format of a co-occurrence directory (what ``cordswivel train --cooccur DIR`` reads):
 
