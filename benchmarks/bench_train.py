@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -72,8 +73,8 @@ def write_synthetic_shards(out: Path, vocab_size: int, shard_size: int, density:
             block["row"], block["col"] = flat // shard_size, flat % shard_size
             block["count"] = rng.gamma(0.5, 20.0, flat.size) + 0.1
             np.save(out / BLOCK_DIR / block_name(r, c), block)
-            np.add.at(row_sums, block["row"] * n + r, block["count"])
-            np.add.at(col_sums, block["col"] * n + c, block["count"])
+            row_sums[r::n] += np.bincount(block["row"], block["count"], shard_size)
+            col_sums[c::n] += np.bincount(block["col"], block["count"], shard_size)
     Vocabulary(tuple(f"w{k}" for k in range(vocab_size)), np.arange(vocab_size, 0, -1, dtype=np.int64) + 50).save(out)
     np.save(out / "row_sums.npy", row_sums)
     np.save(out / "col_sums.npy", col_sums)
@@ -93,8 +94,11 @@ def main() -> int:
     parser.add_argument("--data-dir")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if args.full_size:
-            write_synthetic_shards(Path(tmp) / "shards", args.vocab_size, args.shard_size)
+        if args.full_size:  # in a child process, so its garbage does not count in training's peak memory
+            writer = multiprocessing.get_context("spawn").Process(
+                target=write_synthetic_shards, args=(Path(tmp) / "shards", args.vocab_size, args.shard_size))
+            writer.start()
+            writer.join()
         else:
             count_cooccurrences(open_corpus(cord19_sample_paths(args.data_dir)), Path(tmp) / "shards",
                                 CooccurConfig(min_count=args.min_count, shard_size=args.shard_size),

@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     words = planted_corpus(root / "corpus.txt", units=2000)
     result = run_cli("cooccur", root / "corpus.txt", "--out", root / "cooc", "--min-count", 1, "--window", 5,
-                     "--shard-size", 8, "--workers", 2)
+                     "--shard-size", 8, "--workers", 2, "--memory-limit", "600MB")
     assert result.returncode == 0, result.stderr
     assert "2,000 units" in result.stdout
     result = run_cli("train", "--cooccur", root / "cooc", "--out", root / "model", "--dim", 16, "--epochs", 25,
@@ -72,7 +72,7 @@ def test_train_then_query(trained):
 def test_train_from_corpus_in_one_command_and_refuses_to_overwrite(trained):
     root, _ = trained
     result = run_cli("train", root / "corpus.txt", "--out", root / "m2", "--min-count", 1, "--shard-size", 8,
-                     "--dim", 8, "--epochs", 2, "--workers", 1)
+                     "--dim", 8, "--epochs", 2, "--workers", 1, "--devices", "CPU:0")
     assert result.returncode == 0, result.stderr
     assert "vocabulary 32 x 8" in result.stdout
     again = run_cli("train", root / "corpus.txt", "--out", root / "m2", "--min-count", 1, "--shard-size", 8)
@@ -93,6 +93,11 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert skipped.returncode == 0 and "skipped: 1 malformed JSON" in skipped.stdout
     usage = run_cli("cooccur", bad, "--out", tmp_path / "o2", "--window", 0)
     assert usage.returncode == 2 and "window must be positive" in usage.stderr
+    usage = run_cli("cooccur", bad, "--out", tmp_path / "o2", "--memory-limit", "lots")
+    assert usage.returncode == 2 and "memory limit 'lots' is not a size" in usage.stderr
+    usage = run_cli("train", bad, "--out", tmp_path / "o3", "--min-count", 1, "--shard-size", 1, "--on-error", "skip",
+                    "--devices", "GPU:9")
+    assert usage.returncode == 2 and "unknown device 'GPU:9'" in usage.stderr and "Traceback" not in usage.stderr
     missing = run_cli("neighbors", tmp_path / "nomodel", "x")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
 

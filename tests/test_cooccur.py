@@ -150,8 +150,9 @@ def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path):
 def test_block_keys_split_values_too_big_for_their_bits():
     from cordswivel.cooccur import _block_keys, _sum_sorted_cells
 
-    # word pairs (0, 1) with 10 units and (1, 1) with 3, V = 2 in one shard; 2 value bits hold at most 3
-    keys, starts = _block_keys(np.array([1, 3]), np.array([10, 3]), 2, 1, 2, 2)
+    # word pairs (0, 1) with 10 units and (1, 1) with 3 (pair = i << 1 | j), V = 2 in one shard;
+    # 2 value bits hold at most 3
+    keys, starts = _block_keys(np.array([1, 3]), np.array([10, 3]), 1, 1, 2, 2)
     assert starts.tolist() == [0, keys.size] and keys.size == 2 * 4 + 1
     cells, sums = _sum_sorted_cells(np.sort(keys), 2)
     assert cells.tolist() == [1, 2, 3] and sums.tolist() == [10, 10, 3]   # cells (0,1), (1,0), (1,1)

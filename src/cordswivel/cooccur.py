@@ -161,15 +161,26 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
 
 # --------------------------------------------------------------------------- pass 2: pairs
 
+@numba.njit(cache=True, inline="always")
+def _d_bits(window):
+    """Bits of the distance field of an encoded key (distances 0..window)."""
+    bits = 1
+    while (1 << bits) <= window:
+        bits += 1
+    return bits
+
+
 @numba.njit(cache=True, nogil=True)
-def _count_pairs(ids, lengths, lut, window, vocab_size, unit_weights, dense, keys):
+def _count_pairs(ids, lengths, lut, window, id_bits, unit_weights, dense, keys):
     """Count one chunk of units: dense cells for the top words, encoded keys for the rest.
 
-    A key is ``(i * V + j) * (window + 1) + d`` with i <= j and d the distance (0 = diagonal);
-    returns how many keys were written. ``keys`` must hold ``ids.size * (window + 1)`` entries.
+    A key is ``pair << d_bits | d`` with ``pair = i << id_bits | j`` (``_pair_bits``), i <= j and d
+    the distance (0 = diagonal): shifts, not divisions, take it apart. Returns how many keys were
+    written; ``keys`` must hold ``ids.size * (window + 1)`` entries.
     ``unit_weights[d]`` is the weight of distance d in count units (``unit_weights[0]`` = one unit).
     """
     dense_size = dense.shape[0]
+    d_bits = _d_bits(window)
     unit = np.empty(lengths.max() if lengths.size else 0, dtype=np.int64)
     n_keys = 0
     start = 0
@@ -186,7 +197,7 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, unit_weights, dense, key
             if a < dense_size:
                 dense[a, a] += unit_weights[0]
             else:
-                keys[n_keys] = (a * vocab_size + a) * (window + 1)
+                keys[n_keys] = ((a << id_bits) | a) << d_bits
                 n_keys += 1
             for d in range(1, min(window, n - 1 - p) + 1):
                 b = unit[p + d]
@@ -195,22 +206,25 @@ def _count_pairs(ids, lengths, lut, window, vocab_size, unit_weights, dense, key
                     # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
                     dense[i, j] += (2 if i == j else 1) * unit_weights[d]
                 else:
-                    keys[n_keys] = (i * vocab_size + j) * (window + 1) + d
+                    keys[n_keys] = (((i << id_bits) | j) << d_bits) | d
                     n_keys += 1
     return n_keys
 
 
 @numba.njit(cache=True, nogil=True)
-def _reduce_keys(sorted_keys, window, vocab_size, unit_weights):
-    """Sorted encoded keys -> (unique pair keys i*V+j, summed weights in count units)."""
+def _reduce_keys(sorted_keys, window, id_bits, unit_weights):
+    """Sorted encoded keys -> (unique pairs i << id_bits | j, summed weights in count units)."""
+    d_bits = _d_bits(window)
+    d_mask = (1 << d_bits) - 1
+    id_mask = (1 << id_bits) - 1
     pairs = np.empty(sorted_keys.size, dtype=np.int64)
     weights = np.empty(sorted_keys.size, dtype=np.int64)
     n = -1
     last = -1
     for key in sorted_keys:
-        pair = key // (window + 1)
-        d = key - pair * (window + 1)
-        w = unit_weights[d] * (2 if d > 0 and pair % (vocab_size + 1) == 0 else 1)  # i == j counts twice
+        pair = key >> d_bits
+        d = key & d_mask
+        w = unit_weights[d] * (2 if d > 0 and (pair >> id_bits) == (pair & id_mask) else 1)  # i == j: twice
         if pair != last:
             n += 1
             pairs[n] = pair
@@ -223,13 +237,18 @@ def _reduce_keys(sorted_keys, window, vocab_size, unit_weights):
 CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
 
 
+def _id_bits(vocab_size: int) -> int:
+    """Bits of a word id in an encoded pair."""
+    return max(1, (vocab_size - 1).bit_length())
+
+
 def _value_bits(shard_size: int) -> int:
     """Bits of a block key left for the value once the local cell index has its bits."""
     return 64 - max(1, (shard_size * shard_size - 1).bit_length())
 
 
 @numba.njit(cache=True)
-def _block_keys(pairs, weights, vocab_size, num_shards, shard_size, value_bits):
+def _block_keys(pairs, weights, id_bits, num_shards, shard_size, value_bits):
     """Upper-triangle cells and their mirror images as block-grouped sortable keys.
 
     Cell (i, j) goes to block (i % N, j % N) at local (i // N, j // N); its key is
@@ -238,11 +257,12 @@ def _block_keys(pairs, weights, vocab_size, num_shards, shard_size, value_bits):
     several keys. Returns (keys, block starts).
     """
     limit = (np.int64(1) << value_bits) - 1
+    id_mask = (1 << id_bits) - 1
     n_blocks = num_shards * num_shards
     starts = np.zeros(n_blocks + 1, dtype=np.int64)
     for k in range(pairs.size):
-        i, j = pairs[k] // vocab_size, pairs[k] % vocab_size
-        pieces = 1 + (weights[k] - 1) // limit
+        i, j = pairs[k] >> id_bits, pairs[k] & id_mask
+        pieces = 1 if weights[k] <= limit else 1 + (weights[k] - 1) // limit
         starts[(i % num_shards) * num_shards + j % num_shards + 1] += pieces
         if i != j:
             starts[(j % num_shards) * num_shards + i % num_shards + 1] += pieces
@@ -252,7 +272,7 @@ def _block_keys(pairs, weights, vocab_size, num_shards, shard_size, value_bits):
     keys = np.empty(starts[-1], dtype=np.uint64)
     shift = np.uint64(value_bits)
     for k in range(pairs.size):
-        i, j = pairs[k] // vocab_size, pairs[k] % vocab_size
+        i, j = pairs[k] >> id_bits, pairs[k] & id_mask
         for mirror in range(2 if i != j else 1):
             a, b = (i, j) if mirror == 0 else (j, i)
             block = (a % num_shards) * num_shards + b % num_shards
@@ -352,14 +372,14 @@ class _Budget:
         return max(self.worker_bytes // 8, 1 << 16)
 
 
-def _spill(prefix: str, pairs: list[np.ndarray], weights: list[np.ndarray], vocab_size: int, num_shards: int,
+def _spill(prefix: str, pairs: list[np.ndarray], weights: list[np.ndarray], id_bits: int, num_shards: int,
            shard_size: int) -> str:
     """Write partial counts as block-grouped keys (``.keys``, raw uint64) and block starts (``.starts.npy``)."""
     all_pairs = np.concatenate(pairs)
     all_weights = np.concatenate(weights)
     pairs.clear()
     weights.clear()
-    keys, starts = _block_keys(all_pairs, all_weights, vocab_size, num_shards, shard_size, _value_bits(shard_size))
+    keys, starts = _block_keys(all_pairs, all_weights, id_bits, num_shards, shard_size, _value_bits(shard_size))
     del all_pairs, all_weights
     keys.tofile(prefix + ".keys")
     np.save(prefix + ".starts.npy", starts)
@@ -375,6 +395,7 @@ def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int
     """
     vocab = Vocabulary.load(vocab_dir)
     vocab_size, num_shards = len(vocab), len(vocab) // shard_size
+    id_bits = _id_bits(vocab_size)
     with np.load(ids_path, allow_pickle=False) as saved:
         ids, lengths = saved["ids"], saved["lengths"]
         types = saved["types"].tobytes().decode("utf-8", "surrogatepass").split("\n") if saved["types"].size else []
@@ -395,24 +416,24 @@ def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int
         need = chunk_ids.size * (window + 1)
         if keys.size < need:
             keys = np.empty(need, dtype=np.int64)
-        n = _count_pairs(chunk_ids, lengths[first:last], lut, window, vocab_size, unit_weights, dense, keys)
+        n = _count_pairs(chunk_ids, lengths[first:last], lut, window, id_bits, unit_weights, dense, keys)
         if n:
             keys[:n].sort()
-            chunk_pairs, chunk_weights = _reduce_keys(keys[:n], window, vocab_size, unit_weights)
+            chunk_pairs, chunk_weights = _reduce_keys(keys[:n], window, id_bits, unit_weights)
             pairs.append(chunk_pairs.copy())  # copies: the slices would pin the kernel's full-size arrays
             weights.append(chunk_weights.copy())
             held += chunk_pairs.size
         if held > spill_entries:
-            spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, weights, vocab_size, num_shards,
+            spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, weights, id_bits, num_shards,
                                  shard_size))
             held = 0
         first = last
     del keys, ids
     os.unlink(ids_path)
     i, j = np.nonzero(dense)  # only i <= j is ever filled
-    pairs.append(i.astype(np.int64) * vocab_size + j)
+    pairs.append((i.astype(np.int64) << id_bits) | j)
     weights.append(dense[i, j])
-    spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, weights, vocab_size, num_shards, shard_size))
+    spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, weights, id_bits, num_shards, shard_size))
     return spills
 
 
@@ -566,6 +587,9 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         vocab = build_vocabulary(totals, min_count=config.min_count, max_vocab=config.max_vocab,
                                  shard_size=config.shard_size)
         vocab.save(tmp)
+        if 2 * _id_bits(len(vocab)) + (config.window.bit_length()) > 63:
+            raise ConfigError(f"a vocabulary of {len(vocab):,} words with window {config.window} does not fit "
+                              f"the 64-bit pair keys; lower --max-vocab or --window")
         num_shards = len(vocab) // config.shard_size
         count = dask.delayed(_count_partition, pure=False)
         spills = _compute([count(part.ids_path, str(tmp), config.window, config.shard_size,
