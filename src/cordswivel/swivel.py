@@ -285,9 +285,10 @@ class SwivelTrainer:
         def replica_step(row_ids, col_ids, counts):
             """This replica's block: its loss, and per variable the update (and new slot rows)."""
             k = tf.distribute.get_replica_context().replica_id_in_sync_group
-            ids = (row_ids[k], col_ids[k])
+            with tf.device("/cpu:0"):  # the steps' inputs come from host memory: only this replica's part moves
+                ids, block = (row_ids[k], col_ids[k]), counts[k]
             loss, *grads = block_loss_and_gradients(
-                tf.gather(variables[0], ids[0]), tf.gather(variables[1], ids[1]), counts[k],
+                tf.gather(variables[0], ids[0]), tf.gather(variables[1], ids[1]), block,
                 tf.gather(row_bias, ids[0]), tf.gather(col_bias, ids[1]), log_total, *conf,
                 elementwise=elementwise)
             out = [loss]
