@@ -6,13 +6,14 @@ import csv
 import gzip
 import io
 import json
+import random
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from conftest import write_parse
-from cordswivel.corpus import SkipCounts, open_corpus
+from cordswivel.corpus import Partition, SkipCounts, open_corpus
 from cordswivel.errors import ConfigError, CorpusError
 
 
@@ -225,3 +226,29 @@ def test_metadata_csv_with_invalid_utf8_names_its_line(tmp_path):
     skips = SkipCounts()
     assert [u for u in open_corpus([release]).units("skip", skips) if u] == ["Good title", "A"]
     assert skips == {"invalid UTF-8": 1}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_byte_range_partitions_read_every_line_once_in_order(tmp_path, seed):
+    rng = random.Random(seed)
+    lines = [("x" * rng.choice([0, 1, 5, 300]) + str(k)) if rng.random() > 0.1 else "" for k in range(rng.randint(1, 300))]
+    lines.append("last")  # a final empty line would vanish into the trailing newline
+    path = tmp_path / "c.txt"
+    path.write_bytes(("\n".join(lines) + rng.choice(["", "\n"])).encode())
+    source = open_corpus([path]).sources[0]
+    for count in (1, 2, 3, 7, 64):
+        assert [u for k in range(count) for u in Partition(source, k, count).units()] == lines, count
+
+
+def test_errors_in_a_later_byte_range_name_the_file_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    rows = [json.dumps({"title": f"paper {k}"}) for k in range(1000)]
+    rows[776] = '{"title": oops'
+    path.write_text("\n".join(rows) + "\n")
+    source = open_corpus([path]).sources[0]
+    with pytest.raises(CorpusError, match=r"c\.jsonl:777: malformed JSON"):
+        for part in (Partition(source, k, 5) for k in range(5)):
+            list(part.units())
+    skips = SkipCounts()
+    assert sum(len(list(Partition(source, k, 5).units("skip", skips))) for k in range(5)) == 999
+    assert dict(skips) == {"malformed JSON": 1}

@@ -26,7 +26,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -81,23 +81,77 @@ def _decode(raw: bytes, path, line: int, member: str | None = None) -> str:
                           kind="invalid UTF-8") from None
 
 
-def _iter_raw_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[list[tuple[int, bytes]]]:
-    """Batches of (line number, line bytes without its newline) of valid UTF-8, plain or gzipped.
+@dataclass(frozen=True)
+class Selection:
+    """Which part of a source a partition reads: blocks ``b`` with ``b % count == index``, or for an
+    uncompressed line file, the ``index``-th of ``count`` byte ranges."""
 
-    ``selected(block)`` picks blocks of ``LINE_BLOCK`` lines; other lines are not checked.
+    index: int = 0
+    count: int = 1
+
+    def __call__(self, block: int) -> bool:
+        return block % self.count == self.index
+
+
+class _LineNumbers:
+    """File line numbers of lines counted from byte ``start``; the lines before it are counted only
+    when an error needs a line number."""
+
+    def __init__(self, path: Path, start: int):
+        self.path, self.start = path, start
+        self.base = 0 if start == 0 else None
+
+    def __call__(self, local: int) -> int:
+        if self.base is None:
+            self.base, left = 0, self.start
+            with open(self.path, "rb") as handle:
+                while left > 0 and (chunk := handle.read(min(1 << 24, left))):
+                    self.base += chunk.count(b"\n")
+                    left -= len(chunk)
+        return self.base + local
+
+
+def _iter_raw_lines(path: Path, policy: _ErrorPolicy, selected=None
+                    ) -> Iterator[tuple[Callable[[int], int], list[tuple[int, bytes]]]]:
+    """(line_of, batch) pairs: batches of (n, line bytes without its newline) of valid UTF-8, plain
+    or gzipped, where ``line_of(n)`` is line n's number in the file.
+
+    An uncompressed file read for a ``Selection`` of several parts is read from its byte range: the
+    lines that start inside it. Otherwise ``selected(block)`` picks blocks of ``LINE_BLOCK`` lines.
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    gzipped = path.name.lower().endswith(".gz")
+    by_bytes = isinstance(selected, Selection) and selected.count > 1 and not gzipped
+    opener = gzip.open if gzipped else open
     number = 0
     try:
         with opener(path, "rb") as handle:
+            first, end = 0, None
+            if by_bytes:
+                size = os.fstat(handle.fileno()).st_size
+                first, end = size * selected.index // selected.count, size * (selected.index + 1) // selected.count
+                if first > 0:
+                    handle.seek(first - 1)
+                    first += len(handle.readline()) - 1  # that line started in the range before
+                if first >= end:
+                    return  # no line starts in this range
+                selected = None
+            line_of = _LineNumbers(path, first)
+            position = first  # file offset of the first byte of ``pending``
             # Whole lines in big chunks: line-by-line iteration of gzip files is slow.
             pending = b""
             while True:
                 chunk = handle.read(1 << 22)
-                lines = (pending + chunk).split(b"\n")
-                pending = lines.pop() if chunk else b""
-                if not chunk and lines and not lines[-1]:
+                data = pending + chunk
+                done = not chunk
+                if end is not None and position + len(data) >= end:
+                    cut = data.find(b"\n", max(end - 1 - position, 0))
+                    if cut >= 0 or done:  # the range's last line is complete
+                        data, chunk, done = data[:cut] + b"\n" if cut >= 0 else data, b"", True
+                lines = data.split(b"\n")
+                pending = lines.pop() if not done else b""
+                if done and lines and not lines[-1]:
                     lines.pop()  # the final newline ends the last line; it does not start one
+                position += len(data) - len(pending)
                 batch = []
                 for raw in lines:
                     number += 1
@@ -106,17 +160,17 @@ def _iter_raw_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator
                 try:
                     b"\n".join(raw for _, raw in batch).decode("utf-8")
                 except UnicodeDecodeError:
-                    batch = [(n, raw) for n, raw in batch if _valid_utf8(raw, path, n, policy)]
+                    batch = [(n, raw) for n, raw in batch if _valid_utf8(raw, path, line_of(n), policy)]
                 if batch:
-                    yield batch
-                if not chunk:
+                    yield line_of, batch
+                if done:
                     break
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         where = f" after line {number}" if number else ""
         policy(CorpusError(path, f"truncated or corrupt gzip data{where} ({exc})", kind="corrupt archive"))
     except OSError as exc:
         raise CorpusError(path, f"cannot read: {exc.strerror or exc}", kind="unreadable") from None
-    if number == 0:
+    if number == 0 and not by_bytes:
         policy(CorpusError(path, "file is empty", kind="empty file"))
 
 
@@ -129,11 +183,12 @@ def _valid_utf8(raw: bytes, path, line: int, policy) -> bool:
         return False
 
 
-def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None) -> Iterator[tuple[int, str]]:
-    """(line number, decoded line without its newline) of a plain or gzipped file."""
-    for batch in _iter_raw_lines(path, policy, selected):
+def _iter_lines(path: Path, policy: _ErrorPolicy, selected=None
+                ) -> Iterator[tuple[Callable[[int], int], int, str]]:
+    """(line_of, n, decoded line without its newline) of a plain or gzipped file (see ``_iter_raw_lines``)."""
+    for line_of, batch in _iter_raw_lines(path, policy, selected):
         for number, raw in batch:
-            yield number, raw.decode("utf-8").rstrip("\r")
+            yield line_of, number, raw.decode("utf-8").rstrip("\r")
 
 
 def _text(value, path, what: str, *, line: int | None = None, member: str | None = None) -> str:
@@ -190,11 +245,11 @@ class TextFile(Source):
     """Plain text, one unit per line."""
 
     def records(self, policy, selected):
-        for _, line in _iter_lines(self.path, policy, selected):
+        for _, _, line in _iter_lines(self.path, policy, selected):
             yield [line]
 
     def unit_batches(self, policy, selected):
-        for batch in _iter_raw_lines(self.path, policy, selected):
+        for _, batch in _iter_raw_lines(self.path, policy, selected):
             lines = [raw for _, raw in batch]
             # a trailing \r is whitespace to the tokenizer: no need to strip it here
             yield b"\n".join(lines), np.cumsum([len(raw) + 1 for raw in lines], dtype=np.int64)
@@ -207,13 +262,13 @@ class JsonLinesFile(Source):
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
 
     def records(self, policy, selected):
-        for number, line in _iter_lines(self.path, policy, selected):
+        for line_of, number, line in _iter_lines(self.path, policy, selected):
             if not line.strip():
                 continue
             try:
                 yield self._units(line, number)
             except CorpusError as error:
-                policy(error)
+                policy(error.at_line(line_of(number)))
 
     def _units(self, line: str, number: int) -> list[str]:
         try:
@@ -489,14 +544,15 @@ class Cord19Release(Source):
 
 @dataclass(frozen=True)
 class Partition:
-    """Records of one source whose block number ``b`` has ``b % count == index``."""
+    """The ``index``-th of ``count`` parts of one source (see ``Selection``)."""
 
     source: Source
     index: int = 0
     count: int = 1
 
-    def _selected(self, block: int) -> bool:
-        return block % self.count == self.index
+    @property
+    def _selected(self) -> Selection:
+        return Selection(self.index, self.count)
 
     def units(self, on_error: str = "raise", skips: SkipCounts | None = None) -> Iterator[str]:
         """Stream the text units of this partition."""

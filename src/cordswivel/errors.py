@@ -32,6 +32,11 @@ class CorpusError(CordswivelError):
         super().__init__(f"{where}: {message}")
         self._fields = (path, message, line, member, kind)
 
+    def at_line(self, line: int) -> "CorpusError":
+        """The same error, at another line of the same file."""
+        path, message, _, member, kind = self._fields
+        return CorpusError(path, message, line=line, member=member, kind=kind)
+
     def __reduce__(self):  # errors raised in worker processes travel back pickled
         path, message, line, member, kind = self._fields
         return _rebuild_corpus_error, (str(path), message, line, member, kind)
