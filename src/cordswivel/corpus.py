@@ -146,7 +146,7 @@ def _iter_raw_lines(path: Path, policy: _ErrorPolicy, selected=None
                 if end is not None and position + len(data) >= end:
                     cut = data.find(b"\n", max(end - 1 - position, 0))
                     if cut >= 0 or done:  # the range's last line is complete
-                        data, chunk, done = data[:cut] + b"\n" if cut >= 0 else data, b"", True
+                        data, done = (data[:cut + 1] if cut >= 0 else data), True
                 lines = data.split(b"\n")
                 pending = lines.pop() if not done else b""
                 if done and lines and not lines[-1]:
