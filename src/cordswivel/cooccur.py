@@ -568,9 +568,7 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
     workers = workers or os.cpu_count() or 1
     limit = parse_size(memory_limit) if memory_limit is not None else default_memory_limit()
     budget = _Budget.share(limit, workers)
-    corpus_bytes = sum(max(source.size(), 1) for source in corpus.sources)
-    partitions = corpus.partitions(max(2 * workers if workers > 1 else 1,
-                                       -(-corpus_bytes // budget.partition_bytes())))
+    partitions = corpus.partitions(2 * workers if workers > 1 else 1, max_bytes=budget.partition_bytes())
     local_pool = _process_pool(workers) if workers > 1 and client is None else contextlib.nullcontext()
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, local_pool as pool, _closing(client):
         run = dict(workers=workers, pool=pool, client=client, progress=progress)

@@ -574,10 +574,13 @@ class Corpus:
     sources: tuple[Source, ...]
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
 
-    def partitions(self, target: int) -> list[Partition]:
-        """About ``target`` partitions, each source split in proportion to its size on disk."""
+    def partitions(self, target: int, max_bytes: int | None = None) -> list[Partition]:
+        """About ``target`` partitions (more if needed to keep each near ``max_bytes`` on disk), each
+        source split in proportion to its size."""
         sizes = [max(source.size(), 1) for source in self.sources]
         total = sum(sizes)
+        if max_bytes:
+            target = max(target, -(-total // max_bytes))
         parts = []
         for source, size in zip(self.sources, sizes):
             count = max(1, min(round(target * size / total), source.max_partitions()))
