@@ -46,8 +46,8 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=int, default=None,
                    help="local worker processes for the corpus passes (default: all cores)")
     g.add_argument("--memory-limit", metavar="SIZE", type=_size,
-                   help="memory the counting data of all workers may hold, e.g. 1GB; partial counts spill "
-                        "to disk beyond it (default: half the RAM)")
+                   help="memory counting may use, this process and its workers together, e.g. 1GB; "
+                        "partial counts spill to disk beyond it (default: half the RAM)")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the corpus passes on this dask.distributed scheduler (tcp://host:8786); its "
                         "workers need cordswivel, the corpus at the same paths, and OUT on a shared file system")
