@@ -11,7 +11,7 @@ import pytest
 
 import cordswivel
 from cordswivel.cli import build_parser, main
-from test_swivel import planted_corpus
+from helpers import planted_corpus
 
 COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo", "heatmap", "scicite", "predict",
             "export"]

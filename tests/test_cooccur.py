@@ -2,52 +2,19 @@
 
 from __future__ import annotations
 
-import collections
 import json
 import random
 
 import numpy as np
 import pytest
 
-from cordswivel.cooccur import CooccurConfig, CooccurrenceShards, count_cooccurrences
+from cordswivel.config import CooccurConfig
+from cordswivel.cooccur import count_cooccurrences
 from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
+from cordswivel.shards import CooccurrenceShards
 from cordswivel.tokenizer import tokenize
-
-
-def brute_force(units, *, min_count, max_vocab, window, shard_size, lowercase=False):
-    """DESIGN.md section 2, written as plainly as possible."""
-    tokenized = [tokenize(u, lowercase) for u in units]
-    counts = collections.Counter(t for unit in tokenized for t in unit)
-    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
-    if max_vocab is not None:
-        kept = kept[:max_vocab]
-    kept = kept[:len(kept) - len(kept) % shard_size]
-    index = {t: i for i, t in enumerate(kept)}
-    matrix = np.zeros((len(kept), len(kept)))
-    for unit in tokenized:
-        ids = [index[t] for t in unit if t in index]
-        for p, a in enumerate(ids):
-            matrix[a, a] += 1
-            for d in range(1, window + 1):
-                if p + d < len(ids):
-                    b = ids[p + d]
-                    matrix[a, b] += 1.0 / d
-                    matrix[b, a] += 1.0 / d
-    return kept, [counts[t] for t in kept], matrix
-
-
-def random_units(rng: random.Random, n_units: int, n_types: int) -> list[str]:
-    words = [f"w{k}" for k in range(n_types)] + ["Cap", "cap"]
-    weights = [1.0 / (k + 1) for k in range(len(words))]  # Zipf-like
-    units = []
-    for _ in range(n_units):
-        length = rng.randint(0, 30)
-        tokens = rng.choices(words, weights, k=length)
-        # punctuation that the tokenizer strips, and chunks that vanish entirely
-        units.append(" ".join(rng.choice(["", "(", '"']) + t + rng.choice(["", ",", ".", ""]) for t in tokens)
-                     + rng.choice(["", " --", "  ...  "]))
-    return units
+from helpers import brute_force, random_units
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -125,7 +92,7 @@ def test_parallel_run_equals_single_process(tmp_path):
     one, two = CooccurrenceShards(tmp_path / "one"), CooccurrenceShards(tmp_path / "two")
     assert one.vocab.tokens == two.vocab.tokens
     np.testing.assert_array_equal(one.dense(), two.dense())  # integer count units: exactly equal
-    assert one.stats["tokens"] == two.stats["tokens"]
+    assert one.stats.tokens == two.stats.tokens
 
 
 def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path):
@@ -145,26 +112,6 @@ def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path):
         np.testing.assert_array_equal(one.row_sums, two.row_sums)
         assert (tight.nnz, tight.total) == (roomy.nnz, roomy.total)
     assert not list(tmp_path.glob("tight/.tokens*"))   # scratch spills are gone
-
-
-def test_block_keys_split_values_too_big_for_their_bits():
-    from cordswivel.cooccur import _block_keys, _sum_sorted_cells
-
-    # word pairs (0, 1) with 10 units and (1, 1) with 3 (pair = i << 1 | j), V = 2 in one shard;
-    # 2 value bits hold at most 3
-    keys, starts = _block_keys(np.array([1, 3]), np.array([10, 3]), 1, 1, 2, 2)
-    assert starts.tolist() == [0, keys.size] and keys.size == 2 * 4 + 1
-    cells, sums = _sum_sorted_cells(np.sort(keys), 2)
-    assert cells.tolist() == [1, 2, 3] and sums.tolist() == [10, 10, 3]   # cells (0,1), (1,0), (1,1)
-
-
-def test_memory_limit_sizes():
-    from cordswivel.cooccur import parse_size
-
-    assert parse_size("1GB") == 10**9 and parse_size("2GiB") == 2 << 30 and parse_size(4096) == 4096
-    for bad in ("lots", "0", "-1MB"):
-        with pytest.raises(ConfigError, match="memory limit"):
-            parse_size(bad)
 
 
 def test_invalid_settings_are_rejected_before_work(tmp_path):
@@ -203,7 +150,7 @@ def test_distributed_cluster_gives_the_same_counts(tmp_path):
                                   dashboard_address=None) as cluster:
         stats = count_cooccurrences(corpus, tmp_path / "cluster", config, scheduler=cluster.scheduler_address)
     local, remote = CooccurrenceShards(tmp_path / "local"), CooccurrenceShards(tmp_path / "cluster")
-    assert local.vocab.tokens == remote.vocab.tokens and stats.tokens == local.stats["tokens"]
+    assert local.vocab.tokens == remote.vocab.tokens and stats.tokens == local.stats.tokens
     np.testing.assert_array_equal(local.dense(), remote.dense())
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         count_cooccurrences(corpus, tmp_path / "none", config, scheduler="tcp://127.0.0.1:1")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_parse
-from cordswivel.corpus import Partition, SkipCounts, open_corpus
+from helpers import write_parse
+from cordswivel.corpus import Partition, open_corpus
+from cordswivel.sources import SkipCounts
 from cordswivel.errors import ConfigError, CorpusError
 
 

@@ -17,11 +17,13 @@ import tensorflow_hub as hub  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
 import cordswivel  # noqa: E402
-from cordswivel.hub import HubTextEmbedding, export_hub_module, export_projector, export_word2vec  # noqa: E402
-from cordswivel.module import TextEmbedding  # noqa: E402
-from cordswivel.scicite import ClassifierConfig, train_classifier  # noqa: E402
+from cordswivel.config import ClassifierConfig  # noqa: E402
+from cordswivel.embedding import TextEmbedding  # noqa: E402
+from cordswivel.formats import export_projector, export_word2vec  # noqa: E402
+from cordswivel.hub import HubTextEmbedding, export_hub_module  # noqa: E402
+from cordswivel.scicite import train_classifier  # noqa: E402
 from cordswivel.vocab import Vocabulary  # noqa: E402
-from test_scicite import easy_task  # noqa: E402
+from helpers import easy_task  # noqa: E402
 
 WORDS = ("the", "SARS-CoV-2", "covid-19", "virus", "fever", "cough", "Italy", "é", "naïve", "x.y")
 
@@ -132,7 +134,7 @@ def test_classifier_on_a_tfhub_module(tmp_path):
     tfhub_exporter_module(tmp_path / "m", list(emb.vocab), emb.vectors.astype(np.float64))
     result = train_classifier(cordswivel.load(tmp_path / "m"), data,
                               ClassifierConfig(epochs=15, batch_size=16, learning_rate=0.05))
-    assert result.metrics["test"]["accuracy"] >= 0.95
+    assert result.test.accuracy >= 0.95
 
 
 @pytest.mark.parametrize("binary", [False, True])

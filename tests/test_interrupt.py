@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import cordswivel
-from test_swivel import planted_corpus
+from helpers import planted_corpus
 
 TRAIN = ["--min-count", "1", "--window", "5", "--shard-size", "8", "--dim", "8", "--epochs", "8", "--seed", "3",
          "--workers", "1"]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cordswivel.layers import graph_embed, make_text_embedding_layer, tf_tokenize
-from cordswivel.module import TextEmbedding
+from cordswivel.embedding import TextEmbedding
 from cordswivel.tokenizer import tokenize
 from cordswivel.vocab import Vocabulary
 

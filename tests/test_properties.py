@@ -8,9 +8,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cordswivel.corpus import SkipCounts, open_corpus
+from cordswivel.corpus import open_corpus
+from cordswivel.sources import SkipCounts
 from cordswivel.errors import CorpusError
-from cordswivel.module import TextEmbedding
+from cordswivel.embedding import TextEmbedding
 from cordswivel.tokenizer import tokenize
 from cordswivel.vocab import Vocabulary
 

@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from helpers import SHARED
 from cordswivel.errors import CorpusError
-from cordswivel.module import TextEmbedding
-from cordswivel.scicite import (LABELS, ClassifierConfig, SciCite, Split, classification_metrics, load_classifier,
-                                load_scicite, read_split, train_classifier, write_classifier_outputs)
+from cordswivel.embedding import TextEmbedding
+from cordswivel.config import ClassifierConfig
+from cordswivel.scicite import (LABELS, classification_metrics, load_classifier, load_scicite, read_split,
+                                train_classifier, write_classifier_outputs)
+from helpers import easy_task
 from cordswivel.vocab import Vocabulary
 
 SCICITE = SHARED / "data" / "scicite"
@@ -22,7 +24,6 @@ def test_bundled_scicite_matches_tfds_counts_and_label_order():
         pytest.skip(f"{SCICITE} is absent")
     data = load_scicite(SCICITE)
     assert (len(data.train), len(data.validation), len(data.test)) == (8194, 916, 1859)
-    assert LABELS == ("method", "background", "result")
     # validation has no duplicates: SOURCE.md's counts; test drops one row of each of its two duplicate
     # groups (SOURCE.md: raw 605 method / 997 background / 259 result)
     assert np.bincount(data.validation.labels).tolist() == [255, 538, 123]
@@ -46,42 +47,21 @@ def test_metrics_agree_with_sklearn_definitions():
     rng = np.random.default_rng(3)
     y, p = rng.integers(0, 3, 300), rng.integers(0, 3, 300)
     m = classification_metrics(y, p)
-    assert m["accuracy"] == pytest.approx(sklearn.accuracy_score(y, p))
-    assert m["macro_f1"] == pytest.approx(sklearn.f1_score(y, p, average="macro"))
+    assert m.accuracy == pytest.approx(sklearn.accuracy_score(y, p))
+    assert m.macro_f1 == pytest.approx(sklearn.f1_score(y, p, average="macro"))
     precision, recall, f1, support = sklearn.precision_recall_fscore_support(y, p)
     for k, name in enumerate(LABELS):
-        assert m["per_class"][name]["precision"] == pytest.approx(precision[k])
-        assert m["per_class"][name]["recall"] == pytest.approx(recall[k])
-        assert m["per_class"][name]["f1"] == pytest.approx(f1[k])
-        assert m["per_class"][name]["support"] == support[k]
-    assert m["confusion_matrix"] == sklearn.confusion_matrix(y, p).tolist()
-
-
-def easy_task(seed=0):
-    """Sentences whose class is given by which of three word groups they use."""
-    rng = np.random.default_rng(seed)
-    groups = [["alpha", "beta", "gamma"], ["delta", "eps", "zeta"], ["eta", "theta", "iota"]]
-    filler = ["the", "of", "and", "in"]
-
-    def split(n):
-        labels = rng.integers(0, 3, n)
-        texts = [" ".join(rng.choice(groups[y], 2).tolist() + rng.choice(filler, 3).tolist()) for y in labels]
-        return Split(tuple(texts), labels)
-
-    words = [w for g in groups for w in g] + filler
-    vectors = np.zeros((len(words) + 1, 8), np.float32)
-    for g, group in enumerate(groups):
-        for w in group:
-            vectors[words.index(w), g] = 1.0
-    vectors[len(groups) * 3:len(words), 3:] = rng.normal(size=(len(filler), 5))
-    model = TextEmbedding(Vocabulary(tuple(words), np.ones(len(words), np.int64)), vectors)
-    return model, SciCite(split(300), split(60), split(60))
+        assert m.per_class[name].precision == pytest.approx(precision[k])
+        assert m.per_class[name].recall == pytest.approx(recall[k])
+        assert m.per_class[name].f1 == pytest.approx(f1[k])
+        assert m.per_class[name].support == support[k]
+    assert m.confusion_matrix == sklearn.confusion_matrix(y, p).tolist()
 
 
 def test_classifier_separates_an_easy_task_and_round_trips(tmp_path):
     model, data = easy_task()
     result = train_classifier(model, data, ClassifierConfig(epochs=15, batch_size=16, learning_rate=0.05))
-    assert result.metrics["test"]["accuracy"] == 1.0
+    assert result.test.accuracy == 1.0
     assert len(result.history["val_accuracy"]) == 15
     write_classifier_outputs(result, data, tmp_path / "out")
     for name in ("metrics.json", "curves.png", "confusion.png", "predictions.csv", "classifier/saved_model.pb"):

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from cordswivel.cooccur import CooccurConfig, CooccurrenceShards, count_cooccurrences
+from cordswivel.config import CooccurConfig, SwivelConfig
+from cordswivel.cooccur import count_cooccurrences
 from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
-from cordswivel.swivel import SwivelConfig, SwivelTrainer, block_loss_and_gradients
+from cordswivel.shards import CooccurrenceShards
+from cordswivel.swivel import SwivelTrainer, block_loss_and_gradients
+from helpers import planted_corpus
 
 
 def numpy_block_loss(rows, cols, counts, row_sums, col_sums, total, base, scale, exponent):
-    """DESIGN.md section 2, cell by cell."""
+    """docs/design.md, "Swivel", cell by cell."""
     loss = 0.0
     for i in range(counts.shape[0]):
         for j in range(counts.shape[1]):
@@ -49,16 +50,6 @@ def test_block_loss_matches_numpy_and_gradients_match_autodiff():
     assert float(loss) == pytest.approx(expected, rel=1e-5)
     np.testing.assert_allclose(grad_rows.numpy(), auto_rows.numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(grad_cols.numpy(), auto_cols.numpy(), rtol=1e-4, atol=1e-6)
-
-
-def planted_corpus(path, groups=4, per_group=8, units=3000, seed=0):
-    rng = random.Random(seed)
-    words = [[f"g{g}w{k}" for k in range(per_group)] for g in range(groups)]
-    with open(path, "w", encoding="utf-8") as handle:
-        for _ in range(units):
-            group = rng.randrange(groups)
-            handle.write(" ".join(rng.choices(words[group], k=8)) + "\n")
-    return words
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +105,9 @@ import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from cordswivel.cooccur import CooccurrenceShards
-from cordswivel.swivel import SwivelConfig, SwivelTrainer, distribution_strategy
+from cordswivel.config import SwivelConfig
+from cordswivel.shards import CooccurrenceShards
+from cordswivel.swivel import SwivelTrainer, distribution_strategy
 shards = CooccurrenceShards(sys.argv[1])
 assert distribution_strategy(["/cpu:0", "/cpu:1"]).num_replicas_in_sync == 2
 for optimizer in ("adagrad", "sgd"):

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure  # not pyplot: no global state, the user's backend untouched
 
-from .module import TextEmbedding
+from .config import HEATMAP_NEIGHBOURS
+from .embedding import TextEmbedding
+from .fileio import save_figure
 
 TUTORIAL_TERMS = ("coronavirus", "SARS", "MERS", "Italy", "Spain", "Europe", "cough", "fever", "throat")
 TUTORIAL_GROUPS = (("coronavirus", "SARS", "MERS"), ("Italy", "Spain", "Europe"), ("cough", "fever", "throat"))
@@ -25,7 +30,16 @@ class SimilarityMatrix:
     oov: tuple[str, ...]
 
 
-def similarity_matrix(embedding: TextEmbedding, terms=TUTORIAL_TERMS, *, cosine: bool = False) -> SimilarityMatrix:
+@dataclass(frozen=True)
+class GroupCoherence:
+    """Mean cosine of term pairs within the same group and across groups (cluster coherence)."""
+
+    within_group_mean_cosine: float
+    between_group_mean_cosine: float
+
+
+def similarity_matrix(embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, *,
+                      cosine: bool = False) -> SimilarityMatrix:
     """The tutorial's matrix: inner products of the terms' embeddings divided by their maximum
     (or cosine similarities). Terms are embedded as texts, as the module embeds them."""
     terms = tuple(terms)
@@ -44,11 +58,6 @@ def similarity_matrix(embedding: TextEmbedding, terms=TUTORIAL_TERMS, *, cosine:
 
 def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Draw the matrix as a seaborn heatmap with the terms as tick labels (PNG, SVG or PDF by suffix)."""
-    import seaborn as sns
-    from matplotlib.figure import Figure  # not pyplot: no global state, the user's backend untouched
-
-    from .fileio import save_figure
-
     size = max(5.0, 0.6 * len(result.terms) + 2)
     fig = Figure(figsize=(size, size * 0.85))
     ax = fig.subplots()
@@ -63,17 +72,19 @@ def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: st
     return save_figure(fig, path)
 
 
-def group_cosines(embedding: TextEmbedding, groups=TUTORIAL_GROUPS) -> dict[str, float]:
-    """Mean cosine of term pairs within the same group and across groups (cluster coherence)."""
+def group_cosines(embedding: TextEmbedding, groups: Sequence[Sequence[str]] = TUTORIAL_GROUPS) -> GroupCoherence:
+    """Mean cosine of term pairs within the same group and across groups."""
     terms = [t for group in groups for t in group]
     group_of = {t: g for g, group in enumerate(groups) for t in group}
     cos = similarity_matrix(embedding, terms, cosine=True).matrix
-    within, between = [], []
+    within: list[float] = []
+    between: list[float] = []
     for a, b in combinations(range(len(terms)), 2):
         (within if group_of[terms[a]] == group_of[terms[b]] else between).append(cos[a, b])
-    return {"within_group_mean_cosine": float(np.mean(within)), "between_group_mean_cosine": float(np.mean(between))}
+    return GroupCoherence(float(np.mean(within)), float(np.mean(between)))
 
 
-def neighbour_table(embedding: TextEmbedding, terms=TUTORIAL_TERMS, k: int = 8) -> list[tuple[str, list[tuple[str, float]]]]:
+def neighbour_table(embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS,
+                    k: int = HEATMAP_NEIGHBOURS) -> list[tuple[str, list[tuple[str, float]]]]:
     """(term, its k nearest words with cosine) for each term; an out-of-vocabulary term gets []."""
     return [(term, embedding.most_similar(term, k) if term in embedding else []) for term in terms]

@@ -1,8 +1,8 @@
 """Fast whitespace splitting of UTF-8 text into interned chunk ids (the hot loop of counting pass 1).
 
 ``ChunkInterner.add(buffer, unit_ends)`` splits each unit of a UTF-8 byte buffer exactly as
-``str.split()`` splits the decoded text (on runs of the characters for which ``str.isspace()`` is
-true) and gives every distinct chunk a dense id, in a Numba kernel with an open-addressing hash table.
+``str.split()`` splits the decoded text (on runs of ``tokenizer.WHITESPACE``) and gives every
+distinct chunk a dense id, in a Numba kernel with an open-addressing hash table.
 The chunks are then turned into tokens once per distinct chunk by ``tokenizer.normalize_token``, so
 the tokenizer keeps one definition; ``tests/test_chunks.py`` holds this splitter to ``str.split``.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .tokenizer import WHITESPACE
+
 _ASCII_SPACE = np.zeros(128, dtype=np.bool_)
 _MULTIBYTE_SPACE = []
-for _code in range(0x110000):
-    _char = chr(_code)
-    if _char.isspace():
-        if _code < 128:
-            _ASCII_SPACE[_code] = True
-        else:
-            _MULTIBYTE_SPACE.append(_char.encode("utf-8"))
+for _char in WHITESPACE:
+    if ord(_char) < 128:
+        _ASCII_SPACE[ord(_char)] = True
+    else:
+        _MULTIBYTE_SPACE.append(_char.encode("utf-8"))
 # (pattern, byte) table of the multi-byte whitespace characters, zero-padded to 4 bytes
 _SPACE_PATTERNS = np.zeros((len(_MULTIBYTE_SPACE), 4), dtype=np.uint8)
 _SPACE_LENGTHS = np.array([len(p) for p in _MULTIBYTE_SPACE], dtype=np.int64)

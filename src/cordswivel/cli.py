@@ -1,5 +1,8 @@
 """The ``cordswivel`` command: a thin layer over the Python API (parse options, call, report).
 
+Each command imports what it needs when it runs, deliberately: TensorFlow, Numba and Dask take
+seconds to import, and ``--help`` or ``neighbors`` should not wait for them.
+
 Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error, 130 interrupted.
 """
 
@@ -11,24 +14,27 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from .cooccur import CooccurConfig
-from .corpus import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES, SkipCounts
+from tqdm import tqdm
+
+from .config import (DEFAULT_TEXT_FIELDS, DEMO_SWIVEL, HEATMAP_NEIGHBOURS, NEIGHBOURS, ON_ERROR_CHOICES, OPTIMIZERS,
+                     ClassifierConfig, CooccurConfig, SwivelConfig)
 from .errors import ConfigError, CordswivelError
-from .swivel import OPTIMIZERS, SwivelConfig
+from .sources import SkipCounts
 
 COOC = CooccurConfig()
 SWIV = SwivelConfig()
+CLF = ClassifierConfig()
 
 
-def _bar(desc: str, total: int):
-    from tqdm import tqdm
+def _bar(desc: str, total: int) -> tqdm:
     return tqdm(total=total, desc=desc, unit={"vocabulary": "part", "co-occurrence": "part", "shards": "shard",
                                               "SciCite epochs": "epoch"}.get(desc, "block"),
                 leave=False, disable=None)
 
 
-def _epoch_bar(epochs: int):
+def _epoch_bar(epochs: int) -> Any:
     return lambda epoch, total: _bar(f"epoch {epoch + 1}/{epochs}", total)
 
 
@@ -56,7 +62,7 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str) -> int:
-    from .cooccur import parse_size
+    from .execution import parse_size
 
     try:
         return parse_size(text)
@@ -64,13 +70,13 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _cooccur_config(args) -> CooccurConfig:
+def _cooccur_config(args: argparse.Namespace) -> CooccurConfig:
     return CooccurConfig(min_count=args.min_count, max_vocab=args.max_vocab, window=args.window,
                          shard_size=args.shard_size, lowercase=args.lowercase,
                          text_fields=tuple(f.strip() for f in args.text_fields.split(",") if f.strip()))
 
 
-def _cmd_cooccur(args) -> int:
+def _cmd_cooccur(args: argparse.Namespace) -> int:
     from .cooccur import count_cooccurrences
     from .corpus import open_corpus
 
@@ -86,11 +92,9 @@ def _cmd_cooccur(args) -> int:
     return 0
 
 
-def _cmd_train(args) -> int:
+def _cmd_train(args: argparse.Namespace) -> int:
     from .pipeline import train_embeddings
 
-    if bool(args.corpus) == bool(args.cooccur):
-        raise ConfigError("give CORPUS paths or --cooccur DIR (one of them)")
     swivel = SwivelConfig(embedding_dim=args.dim, epochs=args.epochs, optimizer=args.optimizer,
                           learning_rate=args.learning_rate, confidence_base=args.confidence_base,
                           confidence_scale=args.confidence_scale,
@@ -109,8 +113,8 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _cmd_neighbors(args) -> int:
-    from .module import load
+def _cmd_neighbors(args: argparse.Namespace) -> int:
+    from .loading import load
 
     model = load(args.model)
     for word in args.words:
@@ -121,8 +125,8 @@ def _cmd_neighbors(args) -> int:
     return 0
 
 
-def _cmd_embed(args) -> int:
-    from .module import load
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from .loading import load
 
     model = load(args.model)
     vectors = model.embed(args.texts)
@@ -132,8 +136,8 @@ def _cmd_embed(args) -> int:
     return 0
 
 
-def _cmd_evaluate_pairs(args) -> int:
-    from .module import load
+def _cmd_evaluate_pairs(args: argparse.Namespace) -> int:
+    from .loading import load
 
     result = load(args.model).evaluate_word_pairs(args.file)
     print(json.dumps({"pearson": result.pearson, "spearman": result.spearman,
@@ -141,42 +145,42 @@ def _cmd_evaluate_pairs(args) -> int:
     return 0
 
 
-def _cmd_demo(args) -> int:
-    from .demo import DEMO_SWIVEL, run_demo
-    from .scicite import ClassifierConfig
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
 
-    epochs = ClassifierConfig().epochs
-    bar = _bar("SciCite epochs", epochs)
-    metrics = run_demo(args.out, data_dir=args.data_dir, workers=args.workers, log=lambda m: print(m, flush=True),
-                       count_progress=_bar, epoch_progress=_epoch_bar(DEMO_SWIVEL.epochs),
-                       on_classifier_epoch=lambda epoch, logs: bar.update(1))
+    bar = _bar("SciCite epochs", CLF.epochs)
+    result = run_demo(args.out, data_dir=args.data_dir, workers=args.workers, log=lambda m: print(m, flush=True),
+                      count_progress=_bar, epoch_progress=_epoch_bar(DEMO_SWIVEL.epochs),
+                      on_classifier_epoch=lambda epoch, logs: bar.update(1))
     bar.close()
-    test, heat = metrics["scicite"]["test"], metrics["heatmap"]
-    print(f"SciCite test: accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f}, loss {test['loss']:.3f}")
-    print(f"heatmap: within-group cosine {heat['within_group_mean_cosine']:.3f}, "
-          f"between {heat['between_group_mean_cosine']:.3f}")
-    print(f"demo took {metrics['demo_seconds']:.0f} s; open {Path(args.out) / 'report.html'}")
+    test, heat = result.classifier.test, result.coherence
+    print(f"SciCite test: accuracy {test.accuracy:.3f}, macro-F1 {test.macro_f1:.3f}, loss {test.loss:.3f}")
+    print(f"heatmap: within-group cosine {heat.within_group_mean_cosine:.3f}, "
+          f"between {heat.between_group_mean_cosine:.3f}")
+    print(f"demo took {result.seconds:.0f} s; open {Path(args.out) / 'report.html'}")
     return 0
 
 
-def _cmd_export(args) -> int:
-    from . import hub
-    from .module import load
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .formats import export_projector, export_word2vec
+    from .loading import load
 
     model = load(args.model)
     if args.format == "hub":
-        hub.export_hub_module(model, args.out, overwrite=args.overwrite)
+        from .hub import export_hub_module  # only this format needs TensorFlow
+
+        export_hub_module(model, args.out, overwrite=args.overwrite)
     elif args.format == "word2vec":
-        hub.export_word2vec(model, args.out, binary=args.binary)
+        export_word2vec(model, args.out, binary=args.binary)
     else:
-        hub.export_projector(model, args.out, overwrite=args.overwrite)
+        export_projector(model, args.out, overwrite=args.overwrite)
     print(f"{args.format} export of {len(model):,} x {model.embedding_dim} -> {args.out}")
     return 0
 
 
-def _cmd_heatmap(args) -> int:
+def _cmd_heatmap(args: argparse.Namespace) -> int:
     from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
-    from .module import load
+    from .loading import load
 
     model = load(args.model)
     terms = args.terms or list(TUTORIAL_TERMS)
@@ -190,10 +194,10 @@ def _cmd_heatmap(args) -> int:
     return 0
 
 
-def _cmd_scicite(args) -> int:
+def _cmd_scicite(args: argparse.Namespace) -> int:
     from .data import find_data_dir
-    from .module import load
-    from .scicite import ClassifierConfig, load_scicite, train_classifier, write_classifier_outputs
+    from .loading import load
+    from .scicite import load_scicite, train_classifier, write_classifier_outputs
 
     config = ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size, trainable=args.trainable,
                               seed=args.seed)
@@ -204,25 +208,23 @@ def _cmd_scicite(args) -> int:
     result = train_classifier(model, data, config, on_epoch=lambda epoch, logs: bar.update(1))
     bar.close()
     write_classifier_outputs(result, data, args.out)
-    for split in ("validation", "test"):
-        m = result.metrics[split]
-        print(f"{split}: loss {m['loss']:.3f}, accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+    for split, m in (("validation", result.validation), ("test", result.test)):
+        print(f"{split}: loss {m.loss:.3f}, accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
     print(f"outputs -> {args.out}")
     return 0
 
 
-def _cmd_predict(args) -> int:
+def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .scicite import load_classifier
+    from .scicite import load_classifier, log_softmax
 
     classify = load_classifier(args.classifier)
     logits, labels = classify(args.texts)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = np.exp(log_softmax(logits))
     out = [{"text": t, "prediction": labels[int(p.argmax())],
-            "probabilities": {label: round(float(x), 4) for label, x in zip(labels, p)}}
-           for t, p in zip(args.texts, probs)]
+            "probabilities": {label: round(float(x), 4) for label, x in zip(labels, p, strict=True)}}
+           for t, p in zip(args.texts, probs, strict=True)]
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
     print()
     return 0
@@ -264,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--confidence-scale", type=float, default=SWIV.confidence_scale, help="default %(default)s")
     g.add_argument("--confidence-exponent", type=float, default=SWIV.confidence_exponent,
                    help="default %(default)s")
-    g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default 0)")
+    g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default %(default)s)")
     g.add_argument("--devices", type=lambda text: [d.strip() for d in text.split(",") if d.strip()],
                    help="comma-separated TensorFlow devices to train on, one block each per step, e.g. "
                         "GPU:0,GPU:1 (default: every visible GPU, else the CPU)")
@@ -299,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("terms", nargs="*", metavar="TERM", help="terms (default: the tutorial's nine)")
     p.add_argument("--out", required=True, help="image file (.png, .svg or .pdf)")
     p.add_argument("--cosine", action="store_true", help="cosine similarity instead of inner product / max")
-    p.add_argument("-k", type=int, default=8, help="neighbours per term (default 8)")
+    p.add_argument("-k", type=int, default=HEATMAP_NEIGHBOURS, help="neighbours per term (default %(default)s)")
     p.set_defaults(run=_cmd_heatmap)
 
     p = sub.add_parser("scicite", help="train and evaluate the SciCite citation-intent classifier",
@@ -308,10 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "saved classifier to OUT.")
     p.add_argument("model", help="model directory")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--epochs", type=int, default=35, help="default %(default)s")
-    p.add_argument("--batch-size", type=int, default=32, help="default %(default)s")
+    p.add_argument("--epochs", type=int, default=CLF.epochs, help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=CLF.batch_size, help="default %(default)s")
     p.add_argument("--trainable", action="store_true", help="fine-tune the embedding matrix")
-    p.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    p.add_argument("--seed", type=int, default=CLF.seed, help="default %(default)s")
     p.add_argument("--scicite", help="SciCite directory (default: DATA/scicite)")
     p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
     p.set_defaults(run=_cmd_scicite)
@@ -327,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the nearest neighbours of each WORD by cosine similarity.")
     p.add_argument("model", help="model directory, TF-Hub module directory, or word2vec/GloVe file")
     p.add_argument("words", nargs="+", metavar="WORD")
-    p.add_argument("-k", type=int, default=10, help="neighbours per word (default 10)")
+    p.add_argument("-k", type=int, default=NEIGHBOURS, help="neighbours per word (default %(default)s)")
     p.set_defaults(run=_cmd_neighbors)
 
     p = sub.add_parser("embed", help="embed texts (JSON output)",

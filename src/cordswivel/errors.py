@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+import enum
+import os
+
+
+class ErrorKind(enum.StrEnum):
+    """What went wrong with a record: the key under which ``--on-error skip`` counts it."""
+
+    INVALID = "invalid"
+    INVALID_UTF8 = "invalid UTF-8"
+    MALFORMED_JSON = "malformed JSON"
+    MALFORMED_CSV = "malformed CSV"
+    WRONG_TYPE = "wrong type"
+    EMPTY_FILE = "empty file"
+    CORRUPT_ARCHIVE = "corrupt archive"
+    UNREADABLE = "unreadable"
+    UNKNOWN_LABEL = "unknown label"
+
 
 class CordswivelError(Exception):
     """Base class of every error cordswivel raises on purpose."""
@@ -18,12 +35,12 @@ class DataDirError(CordswivelError):
 class CorpusError(CordswivelError):
     """A corpus file cannot be read; names the file and, where known, the line or member."""
 
-    def __init__(self, path, message: str, *, line: int | None = None, member: str | None = None,
-                 kind: str = "invalid"):
+    def __init__(self, path: str | os.PathLike, message: str, *, line: int | None = None,
+                 member: str | None = None, kind: ErrorKind = ErrorKind.INVALID):
         self.path = str(path)
         self.line = line
         self.member = member
-        self.kind = kind
+        self.kind = ErrorKind(kind)
         where = self.path
         if member is not None:
             where += f"[{member}]"
@@ -32,22 +49,26 @@ class CorpusError(CordswivelError):
         super().__init__(f"{where}: {message}")
         self._fields = (path, message, line, member, kind)
 
-    def at_line(self, line: int) -> "CorpusError":
+    def at_line(self, line: int) -> CorpusError:
         """The same error, at another line of the same file."""
         path, message, _, member, kind = self._fields
         return CorpusError(path, message, line=line, member=member, kind=kind)
 
-    def __reduce__(self):  # errors raised in worker processes travel back pickled
+    def __reduce__(self) -> tuple:  # errors raised in worker processes travel back pickled
         path, message, line, member, kind = self._fields
-        return _rebuild_corpus_error, (str(path), message, line, member, kind)
+        return _rebuild_corpus_error, (str(path), message, line, member, str(kind))
 
 
-def _rebuild_corpus_error(path, message, line, member, kind):
-    return CorpusError(path, message, line=line, member=member, kind=kind)
+def _rebuild_corpus_error(path: str, message: str, line: int | None, member: str | None, kind: str) -> CorpusError:
+    return CorpusError(path, message, line=line, member=member, kind=ErrorKind(kind))
 
 
 class ModelFormatError(CordswivelError):
     """A model or co-occurrence directory is missing files or is inconsistent."""
+
+
+class TrainingError(CordswivelError):
+    """Training diverged or cannot continue."""
 
 
 class OutOfVocabularyError(CordswivelError, KeyError):
@@ -57,7 +78,7 @@ class OutOfVocabularyError(CordswivelError, KeyError):
         self.word = word
         super().__init__(f"word {word!r} not in vocabulary")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         return OutOfVocabularyError, (self.word,)
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr of the message

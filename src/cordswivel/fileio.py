@@ -8,11 +8,16 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ConfigError, ModelFormatError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _umask() -> int:
@@ -30,7 +35,7 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +56,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
-def atomic_write_json(path: str | os.PathLike, data) -> None:
+def atomic_write_json(path: str | os.PathLike, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
@@ -67,12 +72,18 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
             np.savez(handle, **arrays)
 
 
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False):
-    """Yield a fresh temporary directory; it replaces ``path`` when the block succeeds."""
+def check_output_free(path: str | os.PathLike, overwrite: bool) -> None:
+    """A ``ConfigError`` if ``path`` is a non-empty directory and ``overwrite`` was not given."""
     path = Path(path)
     if path.exists() and not overwrite and any(path.iterdir()):
         raise ConfigError(f"{path}: output directory exists and is not empty (use --overwrite)")
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary directory; it replaces ``path`` when the block succeeds."""
+    path = Path(path)
+    check_output_free(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
@@ -91,7 +102,7 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False):
         raise
 
 
-def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Save a matplotlib Figure atomically, in the format its suffix names (.png, .svg, .pdf)."""
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -99,7 +110,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     return path
 
 
-def read_json(path: str | os.PathLike):
+def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))

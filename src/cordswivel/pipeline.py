@@ -2,6 +2,7 @@
 
 A run building ``OUT`` works in ``OUT.partial/`` (co-occurrence shards counted for it, training
 checkpoints); the model appears at ``OUT`` only when complete, and the work directory is removed.
+The model directory's ``training_loss.tsv`` has one ``epoch<TAB>loss<TAB>seconds`` line per epoch.
 """
 
 from __future__ import annotations
@@ -9,20 +10,39 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import asdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
-from .cooccur import CooccurConfig, CooccurrenceShards, count_cooccurrences
+from .config import CooccurConfig, SwivelConfig
+from .cooccur import count_cooccurrences
 from .corpus import open_corpus
+from .embedding import TextEmbedding
 from .errors import ConfigError
-from .fileio import read_json
-from .module import TextEmbedding
-from .swivel import CHECKPOINT_STATE, SwivelConfig, SwivelTrainer
+from .execution import Progress
+from .fileio import check_output_free, read_json
+from .shards import CooccurrenceShards
+from .swivel import CHECKPOINT_STATE, SwivelTrainer
 
 log = logging.getLogger(__name__)
+
+LOSS_FILE = "training_loss.tsv"
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """A finished training run: the saved model and how training went."""
+
+    embedding: TextEmbedding
+    losses: tuple[float, ...]          # mean block loss per epoch
+    epoch_seconds: tuple[float, ...]   # wall time per epoch
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(self.epoch_seconds))
 
 
 def work_dir_for(out_dir: str | os.PathLike) -> Path:
@@ -30,23 +50,27 @@ def work_dir_for(out_dir: str | os.PathLike) -> Path:
     return out_dir.with_name(out_dir.name + ".partial")
 
 
-def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.PathLike] | None = None,
-                     cooccur_dir: str | os.PathLike | None = None,
-                     cooccur_config: CooccurConfig = CooccurConfig(),
-                     swivel_config: SwivelConfig = SwivelConfig(), workers: int | None = None,
-                     scheduler: str | None = None, memory_limit: int | str | None = None,
-                     on_error: str = "raise", resume: bool = False, overwrite: bool = False,
-                     devices: list[str] | None = None,
-                     count_progress: Callable | None = None,
-                     epoch_progress: Callable | None = None) -> TextEmbedding:
-    """Train Swivel embeddings from corpus files or from counted shards, and save the model."""
+def loss_table(losses: Iterable[float], seconds: Iterable[float]) -> str:
+    """The text of ``training_loss.tsv``."""
+    return "epoch\tloss\tseconds\n" + "".join(
+        f"{k}\t{loss:.6f}\t{sec:.2f}\n" for k, (loss, sec) in enumerate(zip(losses, seconds, strict=True), start=1))
+
+
+def run_training(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.PathLike] | None = None,
+                 cooccur_dir: str | os.PathLike | None = None, cooccur_config: CooccurConfig = CooccurConfig(),
+                 swivel_config: SwivelConfig = SwivelConfig(), workers: int | None = None,
+                 scheduler: str | None = None, memory_limit: int | str | None = None, on_error: str = "raise",
+                 resume: bool = False, overwrite: bool = False, devices: list[str] | None = None,
+                 count_progress: Progress | None = None,
+                 epoch_progress: Callable[[int, int], Any] | None = None) -> TrainingResult:
+    """Train Swivel embeddings from corpus files or from counted shards, save the model at
+    ``out_dir``, and say how training went."""
     if (corpus is None) == (cooccur_dir is None):
-        raise ConfigError("give either corpus paths or a co-occurrence directory, not both")
+        raise ConfigError("give CORPUS paths or --cooccur DIR (one of them)")
     swivel_config.validate()
     cooccur_config.validate()
     out_dir, work = Path(out_dir), work_dir_for(out_dir)
-    if out_dir.exists() and not overwrite and any(out_dir.iterdir()):
-        raise ConfigError(f"{out_dir}: output directory exists and is not empty (use --overwrite)")
+    check_output_free(out_dir, overwrite)
     if work.exists() and not resume:
         done = read_json(work / CHECKPOINT_STATE)["epoch"] if (work / CHECKPOINT_STATE).exists() else 0
         raise ConfigError(f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "
@@ -56,7 +80,7 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
     if cooccur_dir is None:
         cooccur_dir = work / "cooccurrence"
         if not (cooccur_dir / "config.json").exists():
-            stats = count_cooccurrences(open_corpus(corpus, text_fields=cooccur_config.text_fields),
+            stats = count_cooccurrences(open_corpus(corpus or (), text_fields=cooccur_config.text_fields),
                                         cooccur_dir, cooccur_config, workers=workers, scheduler=scheduler,
                                         memory_limit=memory_limit, on_error=on_error,
                                         overwrite=True, progress=count_progress)
@@ -69,14 +93,17 @@ def train_embeddings(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.Pa
     trainer = SwivelTrainer(swivel_config, devices=devices).fit(shards, work, resume=resume, progress=epoch_progress)
 
     table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
-    config = {"training": asdict(swivel_config), "cooccurrence": shards.meta["config"],
-              "corpus": {**shards.stats, "paths": shards.meta.get("corpus", [])},
+    config = {"training": asdict(swivel_config), "cooccurrence": shards.config.to_dict(),
+              "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
               "training_seconds": float(sum(trainer.epoch_seconds_)),
               "final_loss": float(trainer.losses_[-1])}
-    loss_table = "epoch\tloss\tseconds\n" + "".join(
-        f"{k}\t{loss:.6f}\t{sec:.2f}\n"
-        for k, (loss, sec) in enumerate(zip(trainer.losses_, trainer.epoch_seconds_), start=1))
     embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
-    embedding.save(out_dir, overwrite=overwrite, extra_files={"training_loss.tsv": loss_table})
+    embedding.save(out_dir, overwrite=overwrite,
+                   extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_)})
     shutil.rmtree(work, ignore_errors=True)
-    return TextEmbedding.load(out_dir)
+    return TrainingResult(TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_))
+
+
+def train_embeddings(out_dir: str | os.PathLike, **options: Any) -> TextEmbedding:
+    """``run_training``'s model: train Swivel embeddings and return the saved embedding."""
+    return run_training(out_dir, **options).embedding

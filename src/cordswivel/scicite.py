@@ -5,7 +5,7 @@ and ``label``; ``NaN`` literals occur and are accepted), one row per ``unique_id
 Datasets keeps them (train 8,194 / validation 916 / test 1,859), labels in TFDS order
 (method, background, result).
 
-Classifier (DESIGN.md section 3): the text embedding as a Keras layer on raw strings (frozen unless
+Classifier (docs/design.md, "SciCite"): the text embedding as a Keras layer on raw strings (frozen unless
 ``trainable``) -> Dense(3) logits; Adam; sparse categorical cross-entropy from logits; 35 epochs;
 batch 32; training data shuffled with a 10,000 buffer; validation after every epoch.
 """
@@ -16,15 +16,19 @@ import csv
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
 
-from .errors import ConfigError, CorpusError, DataDirError, ModelFormatError
+from .config import ClassifierConfig
+from .embedding import TextEmbedding
+from .errors import CorpusError, DataDirError, ErrorKind, ModelFormatError
 from .fileio import atomic_directory, atomic_path, atomic_write_json, save_figure
-from .module import TextEmbedding
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,8 @@ class Split:
 
 @dataclass(frozen=True)
 class SciCite:
+    """The three splits, as TensorFlow Datasets names them."""
+
     train: Split
     validation: Split
     test: Split
@@ -70,15 +76,16 @@ def read_split(path: str | os.PathLike) -> Split:
                 row = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise CorpusError(path, f"invalid UTF-8 at byte {exc.start}", line=number,
-                                  kind="invalid UTF-8") from None
+                                  kind=ErrorKind.INVALID_UTF8) from None
             except ValueError as exc:
-                raise CorpusError(path, f"malformed JSON ({exc})", line=number, kind="malformed JSON") from None
+                raise CorpusError(path, f"malformed JSON ({exc})", line=number,
+                                  kind=ErrorKind.MALFORMED_JSON) from None
             if not isinstance(row, dict) or not isinstance(row.get("string"), str):
                 raise CorpusError(path, "expected an object with a text field 'string'", line=number,
-                                  kind="wrong type")
+                                  kind=ErrorKind.WRONG_TYPE)
             if row.get("label") not in LABELS:
                 raise CorpusError(path, f"unknown label {row.get('label')!r} (expected one of "
-                                        f"{', '.join(LABELS)})", line=number, kind="unknown label")
+                                        f"{', '.join(LABELS)})", line=number, kind=ErrorKind.UNKNOWN_LABEL)
             key = row.get("unique_id", f"line{number}")
             if key in seen:
                 continue
@@ -86,7 +93,7 @@ def read_split(path: str | os.PathLike) -> Split:
             texts.append(row["string"])
             labels.append(LABELS.index(row["label"]))
     if not texts:
-        raise CorpusError(path, "no examples", kind="empty file")
+        raise CorpusError(path, "no examples", kind=ErrorKind.EMPTY_FILE)
     return Split(tuple(texts), np.asarray(labels, dtype=np.int64))
 
 
@@ -98,8 +105,33 @@ def load_scicite(path: str | os.PathLike) -> SciCite:
 
 # --------------------------------------------------------------------------- metrics
 
-def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_classes: int = len(LABELS)) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix (rows: truth)."""
+@dataclass(frozen=True)
+class ClassScores:
+    """Precision, recall and F1 of one class, and how many examples it has."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Classification quality on one split; ``loss`` is the mean cross-entropy (NaN when not known)."""
+
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, ClassScores]
+    confusion_matrix: list[list[int]]    # rows: truth, columns: prediction
+    loss: float = float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_classes: int = len(LABELS),
+                           *, loss: float = float("nan")) -> Metrics:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(confusion, (labels, predictions), 1)
@@ -110,50 +142,40 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_clas
         precision = tp / predicted if predicted else 0.0
         recall = tp / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[LABELS[k] if num_classes == len(LABELS) else str(k)] = {
-            "precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(actual)}
-    return {"accuracy": float(np.trace(confusion) / max(confusion.sum(), 1)),
-            "macro_f1": float(np.mean([c["f1"] for c in per_class.values()])),
-            "per_class": per_class, "confusion_matrix": confusion.tolist()}
+        name = LABELS[k] if num_classes == len(LABELS) else str(k)
+        per_class[name] = ClassScores(float(precision), float(recall), float(f1), int(actual))
+    return Metrics(accuracy=float(np.trace(confusion) / max(confusion.sum(), 1)),
+                   macro_f1=float(np.mean([c.f1 for c in per_class.values()])),
+                   per_class=per_class, confusion_matrix=confusion.tolist(), loss=loss)
 
 
 # --------------------------------------------------------------------------- classifier
 
 @dataclass(frozen=True)
-class ClassifierConfig:
-    """Settings of the tutorial's classifier."""
-
-    epochs: int = 35
-    batch_size: int = 32
-    shuffle_buffer: int = 10_000
-    learning_rate: float = 0.001   # Adam's default, as the tutorial
-    trainable: bool = False        # fine-tune the embedding matrix
-    seed: int = 0
-
-    def validate(self) -> None:
-        for name in ("epochs", "batch_size", "shuffle_buffer"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-
-
-@dataclass
 class ClassifierResult:
-    model: object                         # the tf-keras model: strings -> logits
-    history: dict                         # per-epoch loss, accuracy, val_loss, val_accuracy
-    metrics: dict = field(default_factory=dict)
+    """A trained classifier, its training curves and its quality on validation and test."""
+
+    model: Any                            # the tf-keras model: strings -> logits
+    history: dict[str, list[float]]       # per-epoch loss, accuracy, val_loss, val_accuracy
+    validation: Metrics
+    test: Metrics
+    config: ClassifierConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of metrics.json."""
+        return {"validation": self.validation.to_dict(), "test": self.test.to_dict(), "history": self.history,
+                "config": self.config.to_dict()}
 
 
-def build_classifier(embedding: TextEmbedding, config: ClassifierConfig = ClassifierConfig()):
+def build_classifier(embedding: TextEmbedding, config: ClassifierConfig = ClassifierConfig()) -> Any:
     """The tutorial's model: text embedding layer -> Dense(3) logits, compiled with Adam."""
     import tensorflow as tf
     import tf_keras as keras
 
-    from .layers import make_text_embedding_layer
-
     keras.utils.set_random_seed(config.seed)
     model = keras.Sequential([
         keras.layers.InputLayer(input_shape=[], dtype=tf.string),
-        make_text_embedding_layer(embedding, trainable=config.trainable),
+        embedding.keras_layer(trainable=config.trainable),
         keras.layers.Dense(len(LABELS), name="logits"),
     ])
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -161,7 +183,7 @@ def build_classifier(embedding: TextEmbedding, config: ClassifierConfig = Classi
     return model
 
 
-def _dataset(split: Split, config: ClassifierConfig, *, shuffle: bool):
+def _dataset(split: Split, config: ClassifierConfig, *, shuffle: bool) -> Any:
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices((list(split.texts), split.labels))
@@ -181,15 +203,13 @@ def train_classifier(embedding: TextEmbedding, data: SciCite, config: Classifier
     history = model.fit(_dataset(data.train, config, shuffle=True), epochs=config.epochs,
                         validation_data=_dataset(data.validation, config, shuffle=False),
                         callbacks=callbacks, verbose=0)
-    result = ClassifierResult(model, {k: [float(v) for v in values] for k, values in history.history.items()})
-    for name, split in (("validation", data.validation), ("test", data.test)):
-        result.metrics[name] = evaluate(model, split, config)
-    result.metrics["history"] = result.history
-    result.metrics["config"] = {k: getattr(config, k) for k in ClassifierConfig.__dataclass_fields__}
-    return result
+    return ClassifierResult(model, {k: [float(v) for v in values] for k, values in history.history.items()},
+                            validation=evaluate(model, data.validation), test=evaluate(model, data.test),
+                            config=config)
 
 
-def predict_logits(model, texts, batch_size: int = 256) -> np.ndarray:
+def predict_logits(model: Any, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    """Logits (n, 3) of a classifier for ``texts``, in batches."""
     import tensorflow as tf
 
     texts = list(texts)
@@ -198,21 +218,22 @@ def predict_logits(model, texts, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
 
 
-def evaluate(model, split: Split, config: ClassifierConfig = ClassifierConfig()) -> dict:
-    """Loss (mean cross-entropy from logits) and ``classification_metrics`` on one split."""
-    logits = predict_logits(model, split.texts)
+def log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = float(-log_probs[np.arange(len(split)), split.labels].mean())
-    return {"loss": loss, **classification_metrics(split.labels, logits.argmax(axis=1))}
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def evaluate(model: Any, split: Split) -> Metrics:
+    """``classification_metrics`` on one split, with the loss (mean cross-entropy from logits)."""
+    logits = predict_logits(model, split.texts)
+    loss = float(-log_softmax(logits)[np.arange(len(split)), split.labels].mean())
+    return classification_metrics(split.labels, logits.argmax(axis=1), loss=loss)
 
 
 # --------------------------------------------------------------------------- outputs
 
-def plot_curves(history: dict, path: str | os.PathLike) -> None:
+def plot_curves(history: dict[str, list[float]], path: str | os.PathLike) -> None:
     """Accuracy and loss per epoch, training vs validation, as the tutorial draws them."""
-    from matplotlib.figure import Figure
-
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, 2)
@@ -227,10 +248,8 @@ def plot_curves(history: dict, path: str | os.PathLike) -> None:
     save_figure(fig, path)
 
 
-def plot_confusion(confusion, path: str | os.PathLike, title: str = "SciCite test confusion matrix") -> None:
-    import seaborn as sns
-    from matplotlib.figure import Figure
-
+def plot_confusion(confusion: list[list[int]], path: str | os.PathLike,
+                   title: str = "SciCite test confusion matrix") -> None:
     fig = Figure(figsize=(5, 4.2))
     ax = fig.subplots()
     sns.heatmap(np.asarray(confusion), annot=True, fmt="d", cmap="Blues", xticklabels=LABELS, yticklabels=LABELS,
@@ -242,38 +261,47 @@ def plot_confusion(confusion, path: str | os.PathLike, title: str = "SciCite tes
     save_figure(fig, path)
 
 
-def prediction_rows(model, split: Split, count: int = 20) -> list[dict]:
-    """The first ``count`` sentences of a split with true and predicted labels (the tutorial's table)."""
+@dataclass(frozen=True)
+class Prediction:
+    """One sentence with its true and predicted label (a row of the tutorial's table)."""
+
+    text: str
+    label: str
+    prediction: str
+
+
+def prediction_rows(model: Any, split: Split, count: int = 20) -> list[Prediction]:
+    """The first ``count`` sentences of a split with true and predicted labels."""
     texts = split.texts[:count]
     predicted = predict_logits(model, texts).argmax(axis=1)
-    return [{"text": t, "label": LABELS[int(y)], "prediction": LABELS[int(p)]}
-            for t, y, p in zip(texts, split.labels[:count], predicted)]
+    return [Prediction(t, LABELS[int(y)], LABELS[int(p)])
+            for t, y, p in zip(texts, split.labels[:count], predicted, strict=True)]
 
 
 def write_classifier_outputs(result: ClassifierResult, data: SciCite, out_dir: str | os.PathLike) -> Path:
     """metrics.json, curves.png, confusion.png, predictions.csv and the saved classifier in ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out_dir / "metrics.json", result.metrics)
+    atomic_write_json(out_dir / "metrics.json", result.to_dict())
     plot_curves(result.history, out_dir / "curves.png")
-    plot_confusion(result.metrics["test"]["confusion_matrix"], out_dir / "confusion.png")
+    plot_confusion(result.test.confusion_matrix, out_dir / "confusion.png")
     with atomic_path(out_dir / "predictions.csv") as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, ["text", "label", "prediction"])
             writer.writeheader()
-            writer.writerows(prediction_rows(result.model, data.test))
+            writer.writerows(asdict(row) for row in prediction_rows(result.model, data.test))
     save_classifier(result.model, out_dir / "classifier")
     return out_dir
 
 
-def save_classifier(model, path: str | os.PathLike) -> Path:
+def save_classifier(model: Any, path: str | os.PathLike) -> Path:
     """Save the classifier as a TensorFlow SavedModel (strings in, logits out) plus its labels."""
     import tensorflow as tf
 
     path = Path(path)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def serve(texts):
+    def serve(texts: Any) -> dict[str, Any]:
         return {"logits": model(texts, training=False)}
 
     with atomic_directory(path, overwrite=True) as tmp:
@@ -282,7 +310,7 @@ def save_classifier(model, path: str | os.PathLike) -> Path:
     return path
 
 
-def load_classifier(path: str | os.PathLike):
+def load_classifier(path: str | os.PathLike) -> Callable[[Sequence[str]], tuple[np.ndarray, list[str]]]:
     """A saved classifier: a callable from a list of strings to (logits, labels)."""
     import tensorflow as tf
 

@@ -1,4 +1,4 @@
-"""Swivel training in TensorFlow 2 (Shazeer et al. 2016, arXiv:1602.02215; DESIGN.md section 2).
+"""Swivel training in TensorFlow 2 (Shazeer et al. 2016, arXiv:1602.02215; docs/design.md, "Swivel").
 
 One step trains one block (row shard r, column shard c) of the co-occurrence matrix. With
 s = shard_size, R = W[shard r] (s, d), C = W~[shard c] (s, d) and S = R C^T (s, s):
@@ -23,6 +23,9 @@ O(V * dim + devices * shard_size^2) memory whatever the number of non-zero cells
 Checkpoint (after every epoch, in the run's work directory): ``checkpoint.npz`` with the embeddings,
 the optimiser slots and the state (epoch reached, losses so far, settings) as JSON text, written
 atomically as one file; ``checkpoint.json`` repeats the state for people.
+
+TensorFlow is imported inside the functions that use it, deliberately: ``cordswivel train`` counts
+first, on worker processes forked from this one, and forking is unsafe once TensorFlow is loaded.
 """
 
 from __future__ import annotations
@@ -38,43 +41,15 @@ from typing import Callable
 
 import numpy as np
 
-from .cooccur import CooccurrenceShards
-from .errors import ConfigError, CordswivelError
+from .config import SwivelConfig
+from .errors import ConfigError, TrainingError
 from .fileio import atomic_save_npz, atomic_write_json
+from .shards import CooccurrenceShards
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("adagrad", "rmsprop", "sgd")
 CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_STATE = "checkpoint.json"
-
-
-class TrainingError(CordswivelError):
-    """Training diverged or cannot continue."""
-
-
-@dataclass(frozen=True)
-class SwivelConfig:
-    """Settings of Swivel training."""
-
-    embedding_dim: int = 128          # vector size
-    epochs: int = 40                  # passes over all shard-pair blocks
-    optimizer: str = "adagrad"        # adagrad (original Swivel), rmsprop (distributed Swivel) or sgd
-    learning_rate: float = 1.0        # Swivel used 1.0 with Adagrad, 0.1 with RMSProp
-    confidence_base: float = 0.1      # confidence(x) = base + scale * x ** exponent
-    confidence_scale: float = 0.25
-    confidence_exponent: float = 0.5
-    seed: int = 0                     # initialisation and block order
-
-    def validate(self) -> None:
-        if self.embedding_dim < 1:
-            raise ConfigError(f"dim must be positive, got {self.embedding_dim}")
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be positive, got {self.epochs}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
 
 
 def block_loss_and_score_gradient(scores, counts, row_bias, col_bias, log_total,

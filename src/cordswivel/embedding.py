@@ -1,6 +1,6 @@
-"""The text-embedding module: a trained vocabulary and its vectors, used like TF-Hub's CORD-19 module.
+"""The text embedding: a trained vocabulary and its vectors, used like TF-Hub's CORD-19 module.
 
-``embed`` follows DESIGN.md section 1: the training tokenizer, one vector per token, out-of-vocabulary
+``embed`` follows the module (docs/design.md, "The text embedding"): the training tokenizer, one vector per token, out-of-vocabulary
 tokens on the OOV bucket rows (zeros unless fine-tuned) that still count, the ``sqrtn`` combiner
 (sum / sqrt(number of tokens)), and a zero vector for a string without tokens.
 
@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class TextEmbedding:
     """
 
     def __init__(self, vocab: Vocabulary, table: np.ndarray, *, lowercase: bool = False,
-                 num_oov_buckets: int = 1, config: dict | None = None):
+                 num_oov_buckets: int = 1, config: dict[str, Any] | None = None):
         table = np.asarray(table, dtype=np.float32)
         if num_oov_buckets < 1:
             raise ConfigError("num_oov_buckets must be at least 1")
@@ -87,8 +88,8 @@ class TextEmbedding:
         self.table = table                   # (V + num_oov_buckets, dim), what embed() looks up
         self.lowercase = lowercase
         self.num_oov_buckets = num_oov_buckets
-        self.config = dict(config or {})
-        self._unit = None
+        self.config = dict(config or {})    # what made it: training settings, corpus statistics
+        self._unit: np.ndarray | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -98,6 +99,7 @@ class TextEmbedding:
 
     @property
     def counts(self) -> np.ndarray:
+        """(V,) corpus counts of the words (zeros where the source did not record them)."""
         return self._vocab.counts
 
     @property
@@ -116,6 +118,7 @@ class TextEmbedding:
         return word in self._vocab
 
     def __getitem__(self, word: str) -> np.ndarray:
+        """The vector of a vocabulary word (``OutOfVocabularyError``, a ``KeyError``, otherwise)."""
         return self.vectors[self._index(word)]
 
     def __repr__(self) -> str:
@@ -138,9 +141,17 @@ class TextEmbedding:
     def _oov_buckets(self, tokens: list[str]) -> np.ndarray:
         if self.num_oov_buckets == 1:
             return np.zeros(len(tokens), dtype=np.int64)
-        # TF's StaticVocabularyTable: Fingerprint64(token) % num_oov_buckets.
+        # TF's StaticVocabularyTable: Fingerprint64(token) % num_oov_buckets (lazy: TensorFlow is slow to import).
         import tensorflow as tf
         return tf.strings.to_hash_bucket_fast(tokens, self.num_oov_buckets).numpy().astype(np.int64)
+
+    def keras_layer(self, *, trainable: bool = False, name: str = "text_embedding") -> Any:
+        """A tf-keras layer: [batch] strings -> [batch, dim] float32, equal to ``embed``; with
+        ``trainable`` the vector table (OOV rows included) is fine-tuned."""
+        from .layers import TextEmbeddingLayer  # deliberately lazy: TensorFlow takes seconds to import
+
+        return TextEmbeddingLayer(self.vocab, self.table, lowercase=self.lowercase,
+                                  num_oov_buckets=self.num_oov_buckets, trainable=trainable, name=name)
 
     def embed(self, texts: Iterable[str]) -> np.ndarray:
         """(n, dim) float32 sentence vectors: sum of token vectors / sqrt(token count)."""
@@ -234,7 +245,8 @@ class TextEmbedding:
         return directory
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "TextEmbedding":
+    def load(cls, directory: str | os.PathLike) -> TextEmbedding:
+        """Read a model directory written by ``save``, checking sizes and the vectors' checksum."""
         directory = Path(directory)
         if not directory.is_dir():
             raise ModelFormatError(f"{directory}: not a model directory")
@@ -259,18 +271,3 @@ class TextEmbedding:
         return cls(vocab, table, lowercase=bool(config["tokenizer"]["lowercase"]),
                    num_oov_buckets=int(config["num_oov_buckets"]), config=config)
 
-
-def load(path: str | os.PathLike, *, lowercase: bool = False) -> TextEmbedding:
-    """Load embeddings: a cordswivel model directory, a TF-Hub text-embedding SavedModel directory,
-    or a word2vec (text or binary) or GloVe file. ``lowercase`` applies to word2vec/GloVe files only.
-
-    A SavedModel's graph runs when it loads: load only modules you trust.
-    """
-    from . import hub
-
-    path = Path(path)
-    if path.is_dir() and not (path / "config.json").exists() and hub.is_saved_model(path):
-        return hub.HubTextEmbedding(path)
-    if path.is_file():
-        return hub.load_text_vectors(path, lowercase=lowercase)
-    return TextEmbedding.load(path)

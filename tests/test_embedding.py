@@ -11,7 +11,7 @@ from scipy import stats
 
 import cordswivel
 from cordswivel.errors import ModelFormatError, OutOfVocabularyError
-from cordswivel.module import TextEmbedding
+from cordswivel.embedding import TextEmbedding
 from cordswivel.vocab import Vocabulary
 
 

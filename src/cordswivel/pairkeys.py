@@ -1,0 +1,199 @@
+"""The Numba kernels of co-occurrence counting and the integer keys they sort.
+
+Counts are integers in *count units*: a pair at distance d (1 <= d <= window) weighs 1/d, which is a
+whole number of units of 1/lcm(1..window) (windows above ``EXACT_WINDOW`` round 1/d to lcm(1..20)
+units, a relative error < 1e-8), so sums do not depend on the order they are taken in.
+
+Two key layouts, each defined once here:
+
+- a *pair key* (``PairKeys``): ``(i << id_bits | j) << d_bits | d`` for word ids i <= j and distance
+  d (0: a token's own occurrence, the diagonal). Sorting pair keys groups the occurrences of a pair;
+- a *block key* (``block_value_bits``): ``(local_row * shard_size + local_col) << value_bits | value``
+  inside one block of the sharded matrix. Sorting a block's keys orders its cells row-major.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .errors import ConfigError
+
+EXACT_WINDOW = 20     # up to this window, 1/d is exact in count units (lcm(1..20) < 2**28)
+
+
+def count_unit(window: int) -> int:
+    """Count units per co-occurrence: every weight 1/d (d <= window) is a whole number of units."""
+    return math.lcm(*range(1, min(window, EXACT_WINDOW) + 1))
+
+
+def unit_weights(window: int) -> np.ndarray:
+    """Weight of each distance 0..window in count units (distance 0: one occurrence)."""
+    unit = count_unit(window)
+    return np.array([unit] + [round(unit / d) for d in range(1, window + 1)], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class PairKeys:
+    """Bit layout of the pair keys of a vocabulary and window (see the module docstring)."""
+
+    id_bits: int    # bits of a word id
+    d_bits: int     # bits of a distance 0..window
+
+    @classmethod
+    def layout(cls, vocab_size: int, window: int) -> PairKeys:
+        """The layout, or a ``ConfigError`` when two ids and a distance do not fit a signed 64-bit key."""
+        keys = cls(id_bits=max(1, (vocab_size - 1).bit_length()), d_bits=max(1, window.bit_length()))
+        if 2 * keys.id_bits + keys.d_bits > 63:
+            raise ConfigError(f"a vocabulary of {vocab_size:,} words with window {window} does not fit "
+                              f"the 64-bit pair keys; lower --max-vocab or --window")
+        return keys
+
+
+def block_value_bits(shard_size: int) -> int:
+    """Bits of a block key left for the value once the local cell index has its bits."""
+    return 64 - max(1, (shard_size * shard_size - 1).bit_length())
+
+
+@numba.njit(cache=True, nogil=True)
+def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys):
+    """Count one chunk of units: dense cells for the top words, pair keys for the rest.
+
+    ``ids`` are a partition's token ids, ``lengths`` its units' token counts, ``lut`` maps token ids
+    to word ids (-1: out of vocabulary, dropped before windowing). Word ids below ``dense.shape[0]``
+    accumulate in ``dense`` (upper triangle, count units); other pairs are written to ``keys``, which
+    must hold ``ids.size * (window + 1)`` entries. Returns how many keys were written.
+    """
+    dense_size = dense.shape[0]
+    unit = np.empty(lengths.max() if lengths.size else 0, dtype=np.int64)
+    n_keys = 0
+    start = 0
+    for length in lengths:
+        n = 0
+        for p in range(start, start + length):
+            word = lut[ids[p]]
+            if word >= 0:
+                unit[n] = word
+                n += 1
+        start += length
+        for p in range(n):
+            a = unit[p]
+            if a < dense_size:
+                dense[a, a] += weights[0]
+            else:
+                keys[n_keys] = ((a << id_bits) | a) << d_bits
+                n_keys += 1
+            for d in range(1, min(window, n - 1 - p) + 1):
+                b = unit[p + d]
+                i, j = (a, b) if a <= b else (b, a)
+                if j < dense_size:
+                    # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
+                    dense[i, j] += (2 if i == j else 1) * weights[d]
+                else:
+                    keys[n_keys] = (((i << id_bits) | j) << d_bits) | d
+                    n_keys += 1
+    return n_keys
+
+
+@numba.njit(cache=True, nogil=True)
+def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights):
+    """Sorted pair keys -> (unique pairs i << id_bits | j, summed weights in count units)."""
+    d_mask = (1 << d_bits) - 1
+    id_mask = (1 << id_bits) - 1
+    pairs = np.empty(sorted_keys.size, dtype=np.int64)
+    sums = np.empty(sorted_keys.size, dtype=np.int64)
+    n = -1
+    last = -1
+    for key in sorted_keys:
+        pair = key >> d_bits
+        d = key & d_mask
+        w = weights[d] * (2 if d > 0 and (pair >> id_bits) == (pair & id_mask) else 1)  # i == j: twice
+        if pair != last:
+            n += 1
+            pairs[n] = pair
+            sums[n] = 0
+            last = pair
+        sums[n] += w
+    return pairs[:n + 1], sums[:n + 1]
+
+
+@numba.njit(cache=True)
+def block_keys(pairs, sums, id_bits, num_shards, shard_size, value_bits):
+    """Upper-triangle pairs and their mirror images as block keys, grouped by block.
+
+    Pair (i, j) goes to block (i % N, j % N) at local cell (i // N, j // N), and (j, i) to its
+    mirror. A value too big for ``value_bits`` is split over several keys of the same cell.
+    Returns (keys, block starts): block b's keys are ``keys[starts[b]:starts[b + 1]]``.
+    """
+    limit = (np.int64(1) << value_bits) - 1
+    id_mask = (1 << id_bits) - 1
+    n_blocks = num_shards * num_shards
+    starts = np.zeros(n_blocks + 1, dtype=np.int64)
+    for k in range(pairs.size):
+        i, j = pairs[k] >> id_bits, pairs[k] & id_mask
+        pieces = 1 if sums[k] <= limit else 1 + (sums[k] - 1) // limit
+        starts[(i % num_shards) * num_shards + j % num_shards + 1] += pieces
+        if i != j:
+            starts[(j % num_shards) * num_shards + i % num_shards + 1] += pieces
+    for b in range(n_blocks):
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    keys = np.empty(starts[-1], dtype=np.uint64)
+    shift = np.uint64(value_bits)
+    for k in range(pairs.size):
+        i, j = pairs[k] >> id_bits, pairs[k] & id_mask
+        for mirror in range(2 if i != j else 1):
+            a, b = (i, j) if mirror == 0 else (j, i)
+            block = (a % num_shards) * num_shards + b % num_shards
+            cell = np.uint64((a // num_shards) * shard_size + b // num_shards) << shift
+            w = sums[k]
+            while w > limit:
+                keys[fill[block]] = cell | np.uint64(limit)
+                fill[block] += 1
+                w -= limit
+            keys[fill[block]] = cell | np.uint64(w)
+            fill[block] += 1
+    return keys, starts
+
+
+@numba.njit(cache=True)
+def sum_block_keys(sorted_keys, value_bits):
+    """Sorted block keys -> (unique local cell indices, summed values)."""
+    shift = np.uint64(value_bits)
+    mask = (np.uint64(1) << shift) - np.uint64(1)
+    cells = np.empty(sorted_keys.size, dtype=np.int64)
+    sums = np.empty(sorted_keys.size, dtype=np.int64)
+    n = -1
+    for k in range(sorted_keys.size):
+        cell = np.int64(sorted_keys[k] >> shift)
+        if n < 0 or cell != cells[n]:
+            n += 1
+            cells[n] = cell
+            sums[n] = 0
+        sums[n] += np.int64(sorted_keys[k] & mask)
+    return cells[:n + 1], sums[:n + 1]
+
+
+@numba.njit(cache=True)
+def merge_sums(cells_a, sums_a, cells_b, sums_b):
+    """Two sorted (cells, sums) runs -> one, summing cells found in both."""
+    cells = np.empty(cells_a.size + cells_b.size, dtype=np.int64)
+    sums = np.empty(cells.size, dtype=np.int64)
+    p = q = n = 0
+    while p < cells_a.size or q < cells_b.size:
+        if q == cells_b.size or (p < cells_a.size and cells_a[p] < cells_b[q]):
+            cells[n], sums[n] = cells_a[p], sums_a[p]
+            p += 1
+        elif p == cells_a.size or cells_b[q] < cells_a[p]:
+            cells[n], sums[n] = cells_b[q], sums_b[q]
+            q += 1
+        else:
+            cells[n], sums[n] = cells_a[p], sums_a[p] + sums_b[q]
+            p += 1
+            q += 1
+        n += 1
+    return cells[:n], sums[:n]
+

@@ -1,0 +1,109 @@
+"""Builders the tests share: small corpora, CORD-19 parses, models and reference computations."""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from cordswivel.embedding import TextEmbedding
+from cordswivel.scicite import SciCite, Split
+from cordswivel.tokenizer import tokenize
+from cordswivel.vocab import Vocabulary
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+RELEASE_SAMPLE = SHARED / "testdata" / "cord19_release_sample" / "files"
+
+
+def planted_corpus(path, groups=4, per_group=8, units=3000, seed=0):
+    """Units of 8 words drawn from one of `groups` word groups: each word's neighbours are its group."""
+    rng = random.Random(seed)
+    words = [[f"g{g}w{k}" for k in range(per_group)] for g in range(groups)]
+    with open(path, "w", encoding="utf-8") as handle:
+        for _ in range(units):
+            group = rng.randrange(groups)
+            handle.write(" ".join(rng.choices(words[group], k=8)) + "\n")
+    return words
+
+
+def easy_task(seed=0):
+    """Sentences whose class is given by which of three word groups they use."""
+    rng = np.random.default_rng(seed)
+    groups = [["alpha", "beta", "gamma"], ["delta", "eps", "zeta"], ["eta", "theta", "iota"]]
+    filler = ["the", "of", "and", "in"]
+
+    def split(n):
+        labels = rng.integers(0, 3, n)
+        texts = [" ".join(rng.choice(groups[y], 2).tolist() + rng.choice(filler, 3).tolist()) for y in labels]
+        return Split(tuple(texts), labels)
+
+    words = [w for g in groups for w in g] + filler
+    vectors = np.zeros((len(words) + 1, 8), np.float32)
+    for g, group in enumerate(groups):
+        for w in group:
+            vectors[words.index(w), g] = 1.0
+    vectors[len(groups) * 3:len(words), 3:] = rng.normal(size=(len(filler), 5))
+    model = TextEmbedding(Vocabulary(tuple(words), np.ones(len(words), np.int64)), vectors)
+    return model, SciCite(split(300), split(60), split(60))
+
+
+def brute_force(units, *, min_count, max_vocab, window, shard_size, lowercase=False):
+    """docs/design.md, "Counting", written as plainly as possible."""
+    tokenized = [tokenize(u, lowercase) for u in units]
+    counts = collections.Counter(t for unit in tokenized for t in unit)
+    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+    if max_vocab is not None:
+        kept = kept[:max_vocab]
+    kept = kept[:len(kept) - len(kept) % shard_size]
+    index = {t: i for i, t in enumerate(kept)}
+    matrix = np.zeros((len(kept), len(kept)))
+    for unit in tokenized:
+        ids = [index[t] for t in unit if t in index]
+        for p, a in enumerate(ids):
+            matrix[a, a] += 1
+            for d in range(1, window + 1):
+                if p + d < len(ids):
+                    b = ids[p + d]
+                    matrix[a, b] += 1.0 / d
+                    matrix[b, a] += 1.0 / d
+    return kept, [counts[t] for t in kept], matrix
+
+
+def random_units(rng: random.Random, n_units: int, n_types: int) -> list[str]:
+    words = [f"w{k}" for k in range(n_types)] + ["Cap", "cap"]
+    weights = [1.0 / (k + 1) for k in range(len(words))]  # Zipf-like
+    units = []
+    for _ in range(n_units):
+        length = rng.randint(0, 30)
+        tokens = rng.choices(words, weights, k=length)
+        # punctuation that the tokenizer strips, and chunks that vanish entirely
+        units.append(" ".join(rng.choice(["", "(", '"']) + t + rng.choice(["", ",", ".", ""]) for t in tokens)
+                     + rng.choice(["", " --", "  ...  "]))
+    return units
+
+
+def write_parse(path: Path, paper_id: str, *, title: str, authors=(), abstract=(), body=(), bibs=(),
+                pmc: bool = False, indent=None) -> dict:
+    """Write a CORD-19 parse JSON in AI2's layout (PMC parses have no abstract, spans say 'mention')."""
+    span_key = "mention" if pmc else "text"
+    para = lambda text, section: {"text": text, "cite_spans": [{"start": 0, "end": 1, span_key: text[:1],
+                                                                 "ref_id": None}],
+                                  "ref_spans": [], "section": section}
+    doc = {"paper_id": paper_id,
+           "metadata": {"title": title, "authors": [
+               {"first": f, "middle": list(m), "last": l, "suffix": "", "affiliation": {}, "email": ""}
+               for f, m, l in authors]}}
+    if not pmc:
+        doc["abstract"] = [para(t, "Abstract") for t in abstract]
+    doc["body_text"] = [para(t, "Intro") for t in body]
+    doc["bib_entries"] = {f"BIBREF{2 * k}": {"ref_id": f"b{2 * k}", "title": t, "authors": [], "year": 2000,
+                                              "venue": "", "volume": "", "issn": "", "pages": "", "other_ids": {}}
+                          for k, t in enumerate(bibs)}
+    doc["ref_entries"] = {}
+    doc["back_matter"] = [para("Competing interests none", "Competing interests")]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=indent), encoding="utf-8")
+    return doc
