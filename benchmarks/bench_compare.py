@@ -28,26 +28,32 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from memory import PeakMemory  # noqa: E402
+from memory import PeakMemory
 
 FULL_TOKENS, FULL_VOCAB, FULL_SHARD = 500_000_000, 135_168, 4096
 SWIVEL_EPOCHS, W2V_EPOCHS = 40, 5
 
 
 def build_swivel(out: Path, data_dir: str | None, workers: int) -> dict:
+    from cordswivel.config import DEMO_COOCCUR, DEMO_SWIVEL
     from cordswivel.cooccur import count_cooccurrences
     from cordswivel.corpus import open_corpus
     from cordswivel.data import cord19_sample_paths
-    from cordswivel.demo import DEMO_COOCCUR, DEMO_SWIVEL
     from cordswivel.pipeline import train_embeddings
 
     started = time.perf_counter()
-    stats = count_cooccurrences(open_corpus(cord19_sample_paths(data_dir)), out / "shards", DEMO_COOCCUR,
-                                workers=workers)
+    stats = count_cooccurrences(
+        open_corpus(cord19_sample_paths(data_dir)), out / "shards", DEMO_COOCCUR, workers=workers
+    )
     model = train_embeddings(out / "model", cooccur_dir=out / "shards", swivel_config=DEMO_SWIVEL)
-    return {"vectors": str(out / "model"), "tokens": stats.tokens, "vocab_size": len(model),
-            "count_seconds": round(stats.seconds, 2), "train_seconds": round(model.config["training_seconds"], 2),
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "vectors": str(out / "model"),
+        "tokens": stats.tokens,
+        "vocab_size": len(model),
+        "count_seconds": round(stats.seconds, 2),
+        "train_seconds": round(model.config["training_seconds"], 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def build_word2vec(out: Path, data_dir: str | None, workers: int, sg: int) -> dict:
@@ -60,40 +66,50 @@ def build_word2vec(out: Path, data_dir: str | None, workers: int, sg: int) -> di
     started = time.perf_counter()
     sentences = [tokens for unit in open_corpus(cord19_sample_paths(data_dir)).units() if (tokens := tokenize(unit))]
     tokenized = time.perf_counter()
-    model = Word2Vec(sentences, vector_size=128, window=10, min_count=10, sg=sg, workers=workers,
-                     epochs=W2V_EPOCHS, seed=0)
+    model = Word2Vec(
+        sentences, vector_size=128, window=10, min_count=10, sg=sg, workers=workers, epochs=W2V_EPOCHS, seed=0
+    )
     trained = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     model.wv.save_word2vec_format(str(out / "vectors.bin"), binary=True)
-    return {"vectors": str(out / "vectors.bin"), "tokens": sum(map(len, sentences)), "vocab_size": len(model.wv),
-            "tokenize_seconds": round(tokenized - started, 2), "train_seconds": round(trained - tokenized, 2),
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "vectors": str(out / "vectors.bin"),
+        "tokens": sum(map(len, sentences)),
+        "vocab_size": len(model.wv),
+        "tokenize_seconds": round(tokenized - started, 2),
+        "train_seconds": round(trained - tokenized, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def block_seconds(repeat_epochs: int = 2) -> float:
     """Seconds per 4096 x 4096 block, dim 128, timed on synthetic shards of 3 x 3 blocks."""
     from bench_train import write_synthetic_shards
-
-    from cordswivel.cooccur import CooccurrenceShards
-    from cordswivel.swivel import SwivelConfig, SwivelTrainer
+    from cordswivel.config import SwivelConfig
+    from cordswivel.shards import CooccurrenceShards
+    from cordswivel.swivel import SwivelTrainer
 
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_shards(Path(tmp) / "shards", 3 * FULL_SHARD, FULL_SHARD)
-        trainer = SwivelTrainer(SwivelConfig(epochs=repeat_epochs)).fit(CooccurrenceShards(Path(tmp) / "shards"),
-                                                                         Path(tmp) / "w")
+        trainer = SwivelTrainer(SwivelConfig(epochs=repeat_epochs)).fit(
+            CooccurrenceShards(Path(tmp) / "shards"), Path(tmp) / "w"
+        )
     return trainer.epoch_seconds_[-1] / 9
 
 
 def scicite(vectors: str, seeds: list[int], data_dir: str | None) -> dict:
     import cordswivel
+    from cordswivel.config import ClassifierConfig
     from cordswivel.data import find_data_dir
-    from cordswivel.scicite import ClassifierConfig, load_scicite, train_classifier
+    from cordswivel.scicite import load_scicite, train_classifier
 
     data = load_scicite(find_data_dir(data_dir) / "scicite")
     model = cordswivel.load(vectors)
-    runs = [train_classifier(model, data, ClassifierConfig(seed=seed)).metrics["test"] for seed in seeds]
-    return {"accuracy": round(sum(r["accuracy"] for r in runs) / len(runs), 4),
-            "macro_f1": round(sum(r["macro_f1"] for r in runs) / len(runs), 4)}
+    runs = [train_classifier(model, data, ClassifierConfig(seed=seed)).test for seed in seeds]
+    return {
+        "accuracy": round(sum(r.accuracy for r in runs) / len(runs), 4),
+        "macro_f1": round(sum(r.macro_f1 for r in runs) / len(runs), 4),
+    }
 
 
 def main() -> int:
@@ -106,8 +122,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.build:  # the child: build one system's vectors and print what it measured
         out = Path(args.out)
-        result = (build_swivel(out, args.data_dir, args.workers) if args.build == "swivel" else
-                  build_word2vec(out, args.data_dir, args.workers, sg=int(args.build == "skipgram")))
+        result = (
+            build_swivel(out, args.data_dir, args.workers)
+            if args.build == "swivel"
+            else build_word2vec(out, args.data_dir, args.workers, sg=int(args.build == "skipgram"))
+        )
         print(json.dumps(result))
         return 0
 
@@ -118,8 +137,16 @@ def main() -> int:
     systems = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("swivel", "cbow", "skipgram"):
-            command = [sys.executable, __file__, "--build", name, "--out", str(Path(tmp) / name),
-                       "--workers", str(args.workers)] + (["--data-dir", args.data_dir] if args.data_dir else [])
+            command = [
+                sys.executable,
+                __file__,
+                "--build",
+                name,
+                "--out",
+                str(Path(tmp) / name),
+                "--workers",
+                str(args.workers),
+            ] + (["--data-dir", args.data_dir] if args.data_dir else [])
             with PeakMemory() as peak:
                 started = time.perf_counter()
                 done = subprocess.run(command, capture_output=True, text=True)
@@ -127,8 +154,12 @@ def main() -> int:
             if done.returncode:
                 sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
             measured = json.loads(done.stdout.strip().splitlines()[-1])
-            systems[name] = {"wall_seconds": round(wall, 1), "peak_rss_mb": round(peak.rss / 1e6),
-                             "peak_pss_mb": round(peak.pss / 1e6), **measured}
+            systems[name] = {
+                "wall_seconds": round(wall, 1),
+                "peak_rss_mb": round(peak.rss / 1e6),
+                "peak_pss_mb": round(peak.pss / 1e6),
+                **measured,
+            }
             print(name, json.dumps(systems[name]), file=sys.stderr, flush=True)
         for name, system in systems.items():
             system["scicite"] = scicite(system.pop("vectors"), args.seeds, args.data_dir)
@@ -138,22 +169,34 @@ def main() -> int:
     swivel = systems["swivel"]
     count_rate = swivel["tokens"] / swivel["count_seconds"]
     blocks = (FULL_VOCAB // FULL_SHARD) ** 2
-    projection = {"tokens": FULL_TOKENS, "vocab_size": FULL_VOCAB,
-                  "swivel": {"count_seconds": round(FULL_TOKENS / count_rate),
-                             "epoch_seconds": round(blocks * per_block), "epochs": SWIVEL_EPOCHS,
-                             "block_seconds": round(per_block, 3),
-                             "hours": round((FULL_TOKENS / count_rate + SWIVEL_EPOCHS * blocks * per_block) / 3600, 2)}}
+    projection = {
+        "tokens": FULL_TOKENS,
+        "vocab_size": FULL_VOCAB,
+        "swivel": {
+            "count_seconds": round(FULL_TOKENS / count_rate),
+            "epoch_seconds": round(blocks * per_block),
+            "epochs": SWIVEL_EPOCHS,
+            "block_seconds": round(per_block, 3),
+            "hours": round((FULL_TOKENS / count_rate + SWIVEL_EPOCHS * blocks * per_block) / 3600, 2),
+        },
+    }
     for name in ("cbow", "skipgram"):
         system = systems[name]
         token_epoch_seconds = system["train_seconds"] / (system["tokens"] * W2V_EPOCHS)
         tokenize_rate = system["tokens"] / system["tokenize_seconds"]
-        projection[name] = {"epochs": W2V_EPOCHS,
-                            "words_per_second": round(1 / token_epoch_seconds),
-                            "hours": round((FULL_TOKENS / tokenize_rate
-                                            + FULL_TOKENS * W2V_EPOCHS * token_epoch_seconds) / 3600, 2)}
-    result = {"benchmark": "compare", "workers": args.workers, "seeds": args.seeds, "sample": systems,
-              "projection": projection,
-              "target": "projected cordswivel hours below gensim skip-gram's"}
+        projection[name] = {
+            "epochs": W2V_EPOCHS,
+            "words_per_second": round(1 / token_epoch_seconds),
+            "hours": round((FULL_TOKENS / tokenize_rate + FULL_TOKENS * W2V_EPOCHS * token_epoch_seconds) / 3600, 2),
+        }
+    result = {
+        "benchmark": "compare",
+        "workers": args.workers,
+        "seeds": args.seeds,
+        "sample": systems,
+        "projection": projection,
+        "target": "projected cordswivel hours below gensim skip-gram's",
+    }
     print(json.dumps(result, indent=2))
     return 0
 

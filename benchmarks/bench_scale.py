@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from memory import PeakMemory  # noqa: E402
+from cordswivel.config import CooccurConfig
+from cordswivel.cooccur import count_cooccurrences
+from cordswivel.corpus import open_corpus
+from cordswivel.data import cord19_sample_paths
+from cordswivel.execution import parse_size
 
-from cordswivel.cooccur import CooccurConfig, count_cooccurrences, parse_size  # noqa: E402
-from cordswivel.corpus import open_corpus  # noqa: E402
-from cordswivel.data import cord19_sample_paths  # noqa: E402
+from memory import PeakMemory
 
 TYPES = 100_000
 
@@ -41,7 +43,7 @@ def zipf_words(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.nda
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     # make every word unique by spelling its rank in base 26 into its first letters
     for k in range(4):
-        digit = (np.arange(TYPES) // 26 ** k) % 26
+        digit = (np.arange(TYPES) // 26**k) % 26
         has = lengths > k
         letters[starts[has] + k] = ord("a") + digit[has]
     return letters, starts, lengths
@@ -77,15 +79,27 @@ def measure(paths, out: Path, memory_limit: int, workers: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     with PeakMemory() as peak:
         started = time.perf_counter()
-        stats = count_cooccurrences(open_corpus(paths), out, CooccurConfig(window=10, min_count=5, shard_size=4096),
-                                    workers=workers, memory_limit=memory_limit)
+        stats = count_cooccurrences(
+            open_corpus(paths),
+            out,
+            CooccurConfig(window=10, min_count=5, shard_size=4096),
+            workers=workers,
+            memory_limit=memory_limit,
+        )
         seconds = time.perf_counter() - started
     shards_bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     shutil.rmtree(out, ignore_errors=True)
-    return {"tokens": stats.tokens, "vocab_size": stats.vocab_size, "nnz": stats.nnz, "spills": stats.spills,
-            "seconds": round(seconds, 2), "tokens_per_second": round(stats.tokens / seconds),
-            "peak_rss_mb": round(peak.rss / 1e6), "peak_pss_mb": round(peak.pss / 1e6),
-            "shards_mb": round(shards_bytes / 1e6)}
+    return {
+        "tokens": stats.tokens,
+        "vocab_size": stats.vocab_size,
+        "nnz": stats.nnz,
+        "spills": stats.spills,
+        "seconds": round(seconds, 2),
+        "tokens_per_second": round(stats.tokens / seconds),
+        "peak_rss_mb": round(peak.rss / 1e6),
+        "peak_pss_mb": round(peak.pss / 1e6),
+        "shards_mb": round(shards_bytes / 1e6),
+    }
 
 
 def main() -> int:
@@ -104,8 +118,12 @@ def main() -> int:
         corpus_dir.mkdir(parents=True, exist_ok=True)
         rows = []
         if not args.no_sample:
-            rows.append({"corpus": "bundled sample",
-                         **measure(cord19_sample_paths(args.data_dir), Path(tmp) / "shards", limit, args.workers)})
+            rows.append(
+                {
+                    "corpus": "bundled sample",
+                    **measure(cord19_sample_paths(args.data_dir), Path(tmp) / "shards", limit, args.workers),
+                }
+            )
             print(json.dumps(rows[-1]), file=sys.stderr)
         for size in sizes:
             path = corpus_dir / f"zipf-{size // 1_000_000}M.txt"
@@ -117,10 +135,16 @@ def main() -> int:
             print(json.dumps(rows[-1]), file=sys.stderr)
     zipf = [r for r in rows if r["corpus"].startswith("zipf")]
     per_million = [r["seconds"] / (r["tokens"] / 1e6) for r in zipf]
-    result = {"benchmark": "scale", "memory_limit_mb": round(limit / 1e6), "workers": args.workers, "runs": rows,
-              "seconds_per_million_tokens": [round(x, 3) for x in per_million],
-              "linearity": round(max(per_million) / min(per_million), 2) if per_million else None,
-              "target_tokens_per_second": 2_000_000, "target_peak_mb": round(limit / 1e6) + 500}
+    result = {
+        "benchmark": "scale",
+        "memory_limit_mb": round(limit / 1e6),
+        "workers": args.workers,
+        "runs": rows,
+        "seconds_per_million_tokens": [round(x, 3) for x in per_million],
+        "linearity": round(max(per_million) / min(per_million), 2) if per_million else None,
+        "target_tokens_per_second": 2_000_000,
+        "target_peak_mb": round(limit / 1e6) + 500,
+    }
     print(json.dumps(result, indent=2))
     return 0
 

@@ -1,4 +1,4 @@
-"""SciCite quality bar: frozen and fine-tuned embedding + Dense(3), three seeds (DESIGN.md section 4).
+"""SciCite quality bar: frozen and fine-tuned embedding + Dense(3), three seeds (the reference numbers of ../shared/DESIGN.md).
 
     .venv/bin/python benchmarks/bench_scicite.py [--model runs/demo/model] [--seeds 0 1 2] [--modes frozen]
 
@@ -9,6 +9,7 @@ Bar: test accuracy >= 0.81 and macro-F1 >= 0.78 frozen (what word2vec CBOW reach
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -17,12 +18,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import cordswivel  # noqa: E402
-from cordswivel.analysis import group_cosines  # noqa: E402
-from cordswivel.data import cord19_sample_paths, find_data_dir  # noqa: E402
-from cordswivel.demo import DEMO_COOCCUR, DEMO_SWIVEL  # noqa: E402
-from cordswivel.pipeline import train_embeddings  # noqa: E402
-from cordswivel.scicite import ClassifierConfig, load_scicite, train_classifier  # noqa: E402
+import cordswivel
+from cordswivel.analysis import group_cosines
+from cordswivel.config import DEMO_COOCCUR, DEMO_SWIVEL, ClassifierConfig
+from cordswivel.data import cord19_sample_paths, find_data_dir
+from cordswivel.pipeline import train_embeddings
+from cordswivel.scicite import load_scicite, train_classifier
 
 
 def main() -> int:
@@ -35,22 +36,42 @@ def main() -> int:
     if args.model:
         model = cordswivel.load(args.model)
     else:
-        model = train_embeddings("runs/bench/model", corpus=cord19_sample_paths(args.data_dir),
-                                 cooccur_config=DEMO_COOCCUR, swivel_config=DEMO_SWIVEL, resume=True, overwrite=True)
+        model = train_embeddings(
+            "runs/bench/model",
+            corpus=cord19_sample_paths(args.data_dir),
+            cooccur_config=DEMO_COOCCUR,
+            swivel_config=DEMO_SWIVEL,
+            resume=True,
+            overwrite=True,
+        )
     data = load_scicite(find_data_dir(args.data_dir) / "scicite")
-    result = {"benchmark": "scicite", "vocab_size": len(model), "heatmap": group_cosines(model), "runs": {}}
+    result = {
+        "benchmark": "scicite",
+        "vocab_size": len(model),
+        "heatmap": dataclasses.asdict(group_cosines(model)),
+        "runs": {},
+    }
     for name in args.modes:
         trainable = name == "fine-tuned"
         runs = []
         for seed in args.seeds:
             started = time.perf_counter()
-            metrics = train_classifier(model, data, ClassifierConfig(trainable=trainable, seed=seed)).metrics["test"]
-            runs.append({"seed": seed, "accuracy": round(metrics["accuracy"], 4), "macro_f1": round(metrics["macro_f1"], 4),
-                         "loss": round(metrics["loss"], 4), "seconds": round(time.perf_counter() - started, 1)})
+            metrics = train_classifier(model, data, ClassifierConfig(trainable=trainable, seed=seed)).test
+            runs.append(
+                {
+                    "seed": seed,
+                    "accuracy": round(metrics.accuracy, 4),
+                    "macro_f1": round(metrics.macro_f1, 4),
+                    "loss": round(metrics.loss, 4),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
             print(name, runs[-1], file=sys.stderr, flush=True)
-        result["runs"][name] = {"per_seed": runs,
-                                "mean_accuracy": round(statistics.mean(r["accuracy"] for r in runs), 4),
-                                "mean_macro_f1": round(statistics.mean(r["macro_f1"] for r in runs), 4)}
+        result["runs"][name] = {
+            "per_seed": runs,
+            "mean_accuracy": round(statistics.mean(r["accuracy"] for r in runs), 4),
+            "mean_macro_f1": round(statistics.mean(r["macro_f1"] for r in runs), 4),
+        }
     result["bar"] = {"accuracy": 0.81, "macro_f1": 0.78, "within_minus_between_cosine": 0.40}
     print(json.dumps(result, indent=2))
     return 0

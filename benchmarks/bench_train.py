@@ -27,15 +27,15 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from memory import PeakMemory  # noqa: E402
+from cordswivel.config import CooccurConfig, SwivelConfig
+from cordswivel.cooccur import count_cooccurrences
+from cordswivel.corpus import open_corpus
+from cordswivel.data import cord19_sample_paths
+from cordswivel.shards import BLOCK_DIR, CELL, CooccurrenceShards, CooccurStats, block_name, write_metadata
+from cordswivel.swivel import SwivelTrainer
+from cordswivel.vocab import Vocabulary
 
-from cordswivel.cooccur import (BLOCK_DIR, CELL, FORMAT, FORMAT_VERSION, CooccurConfig,  # noqa: E402
-                                CooccurrenceShards, block_name, count_cooccurrences)
-from cordswivel.fileio import atomic_write_json  # noqa: E402
-from cordswivel.vocab import Vocabulary  # noqa: E402
-from cordswivel.corpus import open_corpus  # noqa: E402
-from cordswivel.data import cord19_sample_paths  # noqa: E402
-from cordswivel.swivel import SwivelConfig, SwivelTrainer  # noqa: E402
+from memory import PeakMemory
 
 
 def matmul_rate(n: int = 4096, d: int = 128, repeat: int = 20) -> dict:
@@ -78,9 +78,11 @@ def write_synthetic_shards(out: Path, vocab_size: int, shard_size: int, density:
     Vocabulary(tuple(f"w{k}" for k in range(vocab_size)), np.arange(vocab_size, 0, -1, dtype=np.int64) + 50).save(out)
     np.save(out / "row_sums.npy", row_sums)
     np.save(out / "col_sums.npy", col_sums)
-    config = CooccurConfig(shard_size=shard_size).__dict__ | {"text_fields": []}
-    atomic_write_json(out / "config.json", {"format": FORMAT, "version": FORMAT_VERSION, "config": config,
-                                            "num_shards": n, "stats": {"synthetic": True}})
+    nnz = sum(np.load(p).size for p in (out / BLOCK_DIR).iterdir())
+    stats = CooccurStats(
+        tokens=0, units=0, types=vocab_size, vocab_size=vocab_size, nnz=nnz, total=float(row_sums.sum()), seconds=0.0
+    )  # synthetic: no corpus behind it
+    write_metadata(out, CooccurConfig(shard_size=shard_size, text_fields=()), n, stats)
 
 
 def main() -> int:
@@ -96,26 +98,40 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.full_size:  # in a child process, so its garbage does not count in training's peak memory
             writer = multiprocessing.get_context("spawn").Process(
-                target=write_synthetic_shards, args=(Path(tmp) / "shards", args.vocab_size, args.shard_size))
+                target=write_synthetic_shards, args=(Path(tmp) / "shards", args.vocab_size, args.shard_size)
+            )
             writer.start()
             writer.join()
         else:
-            count_cooccurrences(open_corpus(cord19_sample_paths(args.data_dir)), Path(tmp) / "shards",
-                                CooccurConfig(min_count=args.min_count, shard_size=args.shard_size),
-                                workers=os.cpu_count())
+            count_cooccurrences(
+                open_corpus(cord19_sample_paths(args.data_dir)),
+                Path(tmp) / "shards",
+                CooccurConfig(min_count=args.min_count, shard_size=args.shard_size),
+                workers=os.cpu_count(),
+            )
         shards = CooccurrenceShards(Path(tmp) / "shards")
         rates = matmul_rate()
         with PeakMemory() as peak:
-            trainer = SwivelTrainer(SwivelConfig(embedding_dim=args.dim, epochs=args.epochs)).fit(shards, Path(tmp) / "w")
+            trainer = SwivelTrainer(SwivelConfig(embedding_dim=args.dim, epochs=args.epochs)).fit(
+                shards, Path(tmp) / "w"
+            )
     size = len(shards.vocab)
     flops = 6 * size * size * args.dim
     epoch = trainer.epoch_seconds_[-1]
-    result = {"benchmark": "train", "vocab_size": size, "shard_size": args.shard_size, "blocks": shards.num_shards ** 2,
-              "dim": args.dim, "epoch_seconds": [round(s, 2) for s in trainer.epoch_seconds_],
-              "matmul_gflops": {k: round(v / 1e9, 1) for k, v in rates.items()},
-              "bound_seconds": {k: round(flops / v, 2) for k, v in rates.items()},
-              "ratio_to_bound": {k: round(epoch / (flops / v), 2) for k, v in rates.items()},
-              "peak_rss_mb": round(peak.rss / 1e6), "synthetic": args.full_size, "target_ratio": 1.5}
+    result = {
+        "benchmark": "train",
+        "vocab_size": size,
+        "shard_size": args.shard_size,
+        "blocks": shards.num_shards**2,
+        "dim": args.dim,
+        "epoch_seconds": [round(s, 2) for s in trainer.epoch_seconds_],
+        "matmul_gflops": {k: round(v / 1e9, 1) for k, v in rates.items()},
+        "bound_seconds": {k: round(flops / v, 2) for k, v in rates.items()},
+        "ratio_to_bound": {k: round(epoch / (flops / v), 2) for k, v in rates.items()},
+        "peak_rss_mb": round(peak.rss / 1e6),
+        "synthetic": args.full_size,
+        "target_ratio": 1.5,
+    }
     print(json.dumps(result, indent=2))
     return 0
 

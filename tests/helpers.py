@@ -45,7 +45,7 @@ def easy_task(seed=0):
     for g, group in enumerate(groups):
         for w in group:
             vectors[words.index(w), g] = 1.0
-    vectors[len(groups) * 3:len(words), 3:] = rng.normal(size=(len(filler), 5))
+    vectors[len(groups) * 3 : len(words), 3:] = rng.normal(size=(len(filler), 5))
     model = TextEmbedding(Vocabulary(tuple(words), np.ones(len(words), np.int64)), vectors)
     return model, SciCite(split(300), split(60), split(60))
 
@@ -57,7 +57,7 @@ def brute_force(units, *, min_count, max_vocab, window, shard_size, lowercase=Fa
     kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
     if max_vocab is not None:
         kept = kept[:max_vocab]
-    kept = kept[:len(kept) - len(kept) % shard_size]
+    kept = kept[: len(kept) - len(kept) % shard_size]
     index = {t: i for i, t in enumerate(kept)}
     matrix = np.zeros((len(kept), len(kept)))
     for unit in tokenized:
@@ -80,28 +80,54 @@ def random_units(rng: random.Random, n_units: int, n_types: int) -> list[str]:
         length = rng.randint(0, 30)
         tokens = rng.choices(words, weights, k=length)
         # punctuation that the tokenizer strips, and chunks that vanish entirely
-        units.append(" ".join(rng.choice(["", "(", '"']) + t + rng.choice(["", ",", ".", ""]) for t in tokens)
-                     + rng.choice(["", " --", "  ...  "]))
+        units.append(
+            " ".join(rng.choice(["", "(", '"']) + t + rng.choice(["", ",", ".", ""]) for t in tokens)
+            + rng.choice(["", " --", "  ...  "])
+        )
     return units
 
 
-def write_parse(path: Path, paper_id: str, *, title: str, authors=(), abstract=(), body=(), bibs=(),
-                pmc: bool = False, indent=None) -> dict:
+def write_parse(
+    path: Path, paper_id: str, *, title: str, authors=(), abstract=(), body=(), bibs=(), pmc: bool = False, indent=None
+) -> dict:
     """Write a CORD-19 parse JSON in AI2's layout (PMC parses have no abstract, spans say 'mention')."""
     span_key = "mention" if pmc else "text"
-    para = lambda text, section: {"text": text, "cite_spans": [{"start": 0, "end": 1, span_key: text[:1],
-                                                                 "ref_id": None}],
-                                  "ref_spans": [], "section": section}
-    doc = {"paper_id": paper_id,
-           "metadata": {"title": title, "authors": [
-               {"first": f, "middle": list(m), "last": l, "suffix": "", "affiliation": {}, "email": ""}
-               for f, m, l in authors]}}
+
+    def para(text, section):
+        return {
+            "text": text,
+            "cite_spans": [{"start": 0, "end": 1, span_key: text[:1], "ref_id": None}],
+            "ref_spans": [],
+            "section": section,
+        }
+
+    doc = {
+        "paper_id": paper_id,
+        "metadata": {
+            "title": title,
+            "authors": [
+                {"first": f, "middle": list(m), "last": last, "suffix": "", "affiliation": {}, "email": ""}
+                for f, m, last in authors
+            ],
+        },
+    }
     if not pmc:
         doc["abstract"] = [para(t, "Abstract") for t in abstract]
     doc["body_text"] = [para(t, "Intro") for t in body]
-    doc["bib_entries"] = {f"BIBREF{2 * k}": {"ref_id": f"b{2 * k}", "title": t, "authors": [], "year": 2000,
-                                              "venue": "", "volume": "", "issn": "", "pages": "", "other_ids": {}}
-                          for k, t in enumerate(bibs)}
+    doc["bib_entries"] = {
+        f"BIBREF{2 * k}": {
+            "ref_id": f"b{2 * k}",
+            "title": t,
+            "authors": [],
+            "year": 2000,
+            "venue": "",
+            "volume": "",
+            "issn": "",
+            "pages": "",
+            "other_ids": {},
+        }
+        for k, t in enumerate(bibs)
+    }
     doc["ref_entries"] = {}
     doc["back_matter"] = [para("Competing interests none", "Competing interests")]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ def split_with_interner(units: list[str]) -> list[list[str]]:
     chunks = interner.chunks()
     out, k = [], 0
     for n in lengths:
-        out.append([chunks[i] for i in ids[k:k + n]])
+        out.append([chunks[i] for i in ids[k : k + n]])
         k += n
     return out
 

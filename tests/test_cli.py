@@ -11,15 +11,27 @@ import pytest
 
 import cordswivel
 from cordswivel.cli import build_parser, main
+
 from helpers import planted_corpus
 
-COMMANDS = ["cooccur", "train", "neighbors", "embed", "evaluate-pairs", "demo", "heatmap", "scicite", "predict",
-            "export"]
+COMMANDS = [
+    "cooccur",
+    "train",
+    "neighbors",
+    "embed",
+    "evaluate-pairs",
+    "demo",
+    "heatmap",
+    "scicite",
+    "predict",
+    "export",
+]
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cordswivel.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "cordswivel.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def test_every_command_has_help(capsys):
@@ -37,18 +49,33 @@ def test_every_command_has_help(capsys):
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     words = planted_corpus(root / "corpus.txt", units=2000)
-    result = run_cli("cooccur", root / "corpus.txt", "--out", root / "cooc", "--min-count", 1, "--window", 5,
-                     "--shard-size", 8, "--workers", 2, "--memory-limit", "600MB")
+    result = run_cli(
+        "cooccur",
+        root / "corpus.txt",
+        "--out",
+        root / "cooc",
+        "--min-count",
+        1,
+        "--window",
+        5,
+        "--shard-size",
+        8,
+        "--workers",
+        2,
+        "--memory-limit",
+        "600MB",
+    )
     assert result.returncode == 0, result.stderr
     assert "2,000 units" in result.stdout
-    result = run_cli("train", "--cooccur", root / "cooc", "--out", root / "model", "--dim", 16, "--epochs", 25,
-                     "--seed", 1)
+    result = run_cli(
+        "train", "--cooccur", root / "cooc", "--out", root / "model", "--dim", 16, "--epochs", 25, "--seed", 1
+    )
     assert result.returncode == 0, result.stderr
     return root, words
 
 
 def test_train_then_query(trained):
-    root, words = trained
+    root, _words = trained
     model = cordswivel.load(root / "model")
     assert len(model) == 32 and model.embedding_dim == 16
     assert (root / "model" / "training_loss.tsv").read_text().count("\n") == 26
@@ -71,8 +98,24 @@ def test_train_then_query(trained):
 
 def test_train_from_corpus_in_one_command_and_refuses_to_overwrite(trained):
     root, _ = trained
-    result = run_cli("train", root / "corpus.txt", "--out", root / "m2", "--min-count", 1, "--shard-size", 8,
-                     "--dim", 8, "--epochs", 2, "--workers", 1, "--devices", "CPU:0")
+    result = run_cli(
+        "train",
+        root / "corpus.txt",
+        "--out",
+        root / "m2",
+        "--min-count",
+        1,
+        "--shard-size",
+        8,
+        "--dim",
+        8,
+        "--epochs",
+        2,
+        "--workers",
+        1,
+        "--devices",
+        "CPU:0",
+    )
     assert result.returncode == 0, result.stderr
     assert "vocabulary 32 x 8" in result.stdout
     again = run_cli("train", root / "corpus.txt", "--out", root / "m2", "--min-count", 1, "--shard-size", 8)
@@ -84,19 +127,46 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     bad.write_text('{"title": "a b c"}\n{"title": oops}\n')
     result = run_cli("cooccur", bad, "--out", tmp_path / "o", "--min-count", 1, "--shard-size", 1, "--workers", 1)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].endswith(f"{bad}:2: malformed JSON (Expecting value: line 1 "
-                                                           f"column 11 (char 10))")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith(f"{bad}:2: malformed JSON (Expecting value: line 1 column 11 (char 10))")
+    )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
-    skipped = run_cli("cooccur", bad, "--out", tmp_path / "o", "--min-count", 1, "--shard-size", 1,
-                      "--workers", 1, "--on-error", "skip")
+    skipped = run_cli(
+        "cooccur",
+        bad,
+        "--out",
+        tmp_path / "o",
+        "--min-count",
+        1,
+        "--shard-size",
+        1,
+        "--workers",
+        1,
+        "--on-error",
+        "skip",
+    )
     assert skipped.returncode == 0 and "skipped: 1 malformed JSON" in skipped.stdout
     usage = run_cli("cooccur", bad, "--out", tmp_path / "o2", "--window", 0)
     assert usage.returncode == 2 and "window must be positive" in usage.stderr
     usage = run_cli("cooccur", bad, "--out", tmp_path / "o2", "--memory-limit", "lots")
     assert usage.returncode == 2 and "memory limit 'lots' is not a size" in usage.stderr
-    usage = run_cli("train", bad, "--out", tmp_path / "o3", "--min-count", 1, "--shard-size", 1, "--on-error", "skip",
-                    "--devices", "GPU:9")
+    usage = run_cli(
+        "train",
+        bad,
+        "--out",
+        tmp_path / "o3",
+        "--min-count",
+        1,
+        "--shard-size",
+        1,
+        "--on-error",
+        "skip",
+        "--devices",
+        "GPU:9",
+    )
     assert usage.returncode == 2 and "unknown device 'GPU:9'" in usage.stderr and "Traceback" not in usage.stderr
     missing = run_cli("neighbors", tmp_path / "nomodel", "x")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
@@ -112,8 +182,12 @@ def test_heatmap_scicite_and_predict_commands(trained):
     scicite.mkdir()
     labels = ["method", "background", "result"]
     for name in ("train.jsonl", "dev.jsonl", "test.jsonl"):
-        (scicite / name).write_text("".join(json.dumps({"string": f"g{k % 3}w1 g{k % 3}w2", "label": labels[k % 3],
-                                                        "unique_id": str(k)}) + "\n" for k in range(24)))
+        (scicite / name).write_text(
+            "".join(
+                json.dumps({"string": f"g{k % 3}w1 g{k % 3}w2", "label": labels[k % 3], "unique_id": str(k)}) + "\n"
+                for k in range(24)
+            )
+        )
     result = run_cli("scicite", root / "model", "--out", root / "sc", "--scicite", scicite, "--epochs", 2)
     assert result.returncode == 0, result.stderr
     assert "test: loss" in result.stdout

@@ -14,6 +14,7 @@ from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
 from cordswivel.shards import CooccurrenceShards
 from cordswivel.tokenizer import tokenize
+
 from helpers import brute_force, random_units
 
 
@@ -21,14 +22,24 @@ from helpers import brute_force, random_units
 def test_counts_equal_brute_force(tmp_path, seed):
     rng = random.Random(seed)
     units = random_units(rng, rng.randint(1, 120), rng.randint(5, 60))
-    config = CooccurConfig(min_count=rng.randint(1, 4), window=rng.randint(1, 6), shard_size=rng.choice([1, 2, 3, 4]),
-                           max_vocab=rng.choice([None, 12]), lowercase=bool(seed % 2),
-                           dense_size=rng.choice([1, 3, 4096]))
+    config = CooccurConfig(
+        min_count=rng.randint(1, 4),
+        window=rng.randint(1, 6),
+        shard_size=rng.choice([1, 2, 3, 4]),
+        max_vocab=rng.choice([None, 12]),
+        lowercase=bool(seed % 2),
+        dense_size=rng.choice([1, 3, 4096]),
+    )
     corpus_file = tmp_path / "corpus.txt"
     corpus_file.write_text("\n".join(units) + "\n", encoding="utf-8")
-    words, counts, expected = brute_force(units, min_count=config.min_count, max_vocab=config.max_vocab,
-                                          window=config.window, shard_size=config.shard_size,
-                                          lowercase=config.lowercase)
+    words, counts, expected = brute_force(
+        units,
+        min_count=config.min_count,
+        max_vocab=config.max_vocab,
+        window=config.window,
+        shard_size=config.shard_size,
+        lowercase=config.lowercase,
+    )
     if not words:
         with pytest.raises(ConfigError, match="empty vocabulary"):
             count_cooccurrences(open_corpus([corpus_file]), tmp_path / "out", config, workers=1)
@@ -49,12 +60,16 @@ def test_shard_layout_is_mod_sharding(tmp_path):
     # 8 words, shard_size 2 -> 4 shards; word id i lives in shard i % 4 at local index i // 4.
     units = [" ".join(f"w{k}" for k in range(8)) for _ in range(3)]
     (tmp_path / "c.txt").write_text("\n".join(units))
-    count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out",
-                        CooccurConfig(min_count=1, window=2, shard_size=2), workers=1)
+    count_cooccurrences(
+        open_corpus([tmp_path / "c.txt"]),
+        tmp_path / "out",
+        CooccurConfig(min_count=1, window=2, shard_size=2),
+        workers=1,
+    )
     shards = CooccurrenceShards(tmp_path / "out")
     assert shards.num_shards == 4
     vocab = shards.vocab.tokens
-    rows, cols, counts = shards.block(1, 2)   # rows: ids 1, 5; cols: ids 2, 6
+    rows, cols, counts = shards.block(1, 2)  # rows: ids 1, 5; cols: ids 2, 6
     cells = {(vocab[4 * r + 1], vocab[4 * c + 2]): v for r, c, v in zip(rows, cols, counts)}
     expected = {}
     for a in (1, 5):
@@ -68,14 +83,18 @@ def test_shard_layout_is_mod_sharding(tmp_path):
 
 def test_windows_do_not_cross_units_and_oov_stretches(tmp_path):
     (tmp_path / "c.txt").write_text("a rare b\nc\n a b c\n", encoding="utf-8")
-    count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out",
-                        CooccurConfig(min_count=2, window=1, shard_size=1), workers=1)
+    count_cooccurrences(
+        open_corpus([tmp_path / "c.txt"]),
+        tmp_path / "out",
+        CooccurConfig(min_count=2, window=1, shard_size=1),
+        workers=1,
+    )
     shards = CooccurrenceShards(tmp_path / "out")
     m = shards.dense()
     ids = {t: i for i, t in enumerate(shards.vocab.tokens)}
     assert set(ids) == {"a", "b", "c"}
-    assert m[ids["a"], ids["b"]] == 2.0   # "rare" dropped: a and b are adjacent in unit 1
-    assert m[ids["b"], ids["c"]] == 1.0   # only inside unit 3, not across units 1 and 2
+    assert m[ids["a"], ids["b"]] == 2.0  # "rare" dropped: a and b are adjacent in unit 1
+    assert m[ids["b"], ids["c"]] == 1.0  # only inside unit 3, not across units 1 and 2
     assert m[ids["a"], ids["c"]] == 0.0
 
 
@@ -83,8 +102,9 @@ def test_parallel_run_equals_single_process(tmp_path):
     rng = random.Random(7)
     for k in range(3):
         (tmp_path / f"c{k}.txt").write_text("\n".join(random_units(rng, 400, 50)), encoding="utf-8")
-    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps({"title": u, "abstract": u[::-1]})
-                                                for u in random_units(rng, 200, 50)), encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        "\n".join(json.dumps({"title": u, "abstract": u[::-1]}) for u in random_units(rng, 200, 50)), encoding="utf-8"
+    )
     config = CooccurConfig(min_count=2, window=4, shard_size=4, dense_size=8)
     corpus = open_corpus([tmp_path])
     count_cooccurrences(corpus, tmp_path / "one", config, workers=1)
@@ -103,15 +123,14 @@ def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path):
     for shard_size in (4, 64):
         config = CooccurConfig(min_count=2, window=5, shard_size=shard_size)
         roomy = count_cooccurrences(corpus, tmp_path / "roomy", config, workers=2, overwrite=True)
-        tight = count_cooccurrences(corpus, tmp_path / "tight", config, workers=2, memory_limit="40kB",
-                                    overwrite=True)
-        assert tight.spills > roomy.spills + 10   # several spills per partition
+        tight = count_cooccurrences(corpus, tmp_path / "tight", config, workers=2, memory_limit="40kB", overwrite=True)
+        assert tight.spills > roomy.spills + 10  # several spills per partition
         one, two = CooccurrenceShards(tmp_path / "roomy"), CooccurrenceShards(tmp_path / "tight")
         assert one.vocab.tokens == two.vocab.tokens
         np.testing.assert_array_equal(one.dense(), two.dense())
         np.testing.assert_array_equal(one.row_sums, two.row_sums)
         assert (tight.nnz, tight.total) == (roomy.nnz, roomy.total)
-    assert not list(tmp_path.glob("tight/.tokens*"))   # scratch spills are gone
+    assert not list(tmp_path.glob("tight/.tokens*"))  # scratch spills are gone
 
 
 def test_invalid_settings_are_rejected_before_work(tmp_path):
@@ -126,14 +145,21 @@ def test_data_errors_in_worker_processes_keep_file_and_line(tmp_path):
     import pickle
 
     from cordswivel.errors import CorpusError, OutOfVocabularyError
-    error = pickle.loads(pickle.dumps(CorpusError(tmp_path / "x.jsonl", "malformed JSON", line=3, kind="malformed JSON")))
+
+    error = pickle.loads(
+        pickle.dumps(CorpusError(tmp_path / "x.jsonl", "malformed JSON", line=3, kind="malformed JSON"))
+    )
     assert str(error) == f"{tmp_path / 'x.jsonl'}:3: malformed JSON" and error.kind == "malformed JSON"
     assert pickle.loads(pickle.dumps(OutOfVocabularyError("zz"))).word == "zz"
     (tmp_path / "good.txt").write_text("a b c\n" * 100)
     (tmp_path / "bad.jsonl").write_text('{"title": "a b"}\n{"title": oops\n')
     with pytest.raises(CorpusError) as info:
-        count_cooccurrences(open_corpus([tmp_path / "good.txt", tmp_path / "bad.jsonl"]), tmp_path / "out",
-                            CooccurConfig(min_count=1, shard_size=1), workers=2)
+        count_cooccurrences(
+            open_corpus([tmp_path / "good.txt", tmp_path / "bad.jsonl"]),
+            tmp_path / "out",
+            CooccurConfig(min_count=1, shard_size=1),
+            workers=2,
+        )
     assert str(info.value).startswith(f"{tmp_path / 'bad.jsonl'}:2: malformed JSON") and "\n" not in str(info.value)
     assert not (tmp_path / "out").exists()
 
@@ -146,8 +172,9 @@ def test_distributed_cluster_gives_the_same_counts(tmp_path):
     config = CooccurConfig(min_count=2, window=4, shard_size=4, dense_size=8)
     corpus = open_corpus(sorted(tmp_path.glob("c*.txt")))
     count_cooccurrences(corpus, tmp_path / "local", config, workers=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         stats = count_cooccurrences(corpus, tmp_path / "cluster", config, scheduler=cluster.scheduler_address)
     local, remote = CooccurrenceShards(tmp_path / "local"), CooccurrenceShards(tmp_path / "cluster")
     assert local.vocab.tokens == remote.vocab.tokens and stats.tokens == local.stats.tokens

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from helpers import SHARED
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 from cordswivel.demo import run_demo
 from cordswivel.scicite import LABELS, load_classifier
-from helpers import planted_corpus
+
+from helpers import SHARED, planted_corpus
 
 
 def test_fast_demo_writes_report_and_metrics(tmp_path):
@@ -22,13 +22,21 @@ def test_fast_demo_writes_report_and_metrics(tmp_path):
     scicite = tmp_path / "data" / "scicite"
     scicite.mkdir(parents=True)
     for name in ("train.jsonl", "dev.jsonl", "test.jsonl"):
-        rows = [{"string": f"g{k % 3}w{k % 5} g{k % 3}w{(k + 1) % 5}", "label": LABELS[k % 3], "unique_id": str(k)}
-                for k in range(30)]
+        rows = [
+            {"string": f"g{k % 3}w{k % 5} g{k % 3}w{(k + 1) % 5}", "label": LABELS[k % 3], "unique_id": str(k)}
+            for k in range(30)
+        ]
         (scicite / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = run_demo(tmp_path / "out", data_dir=tmp_path / "data", workers=1, corpus_paths=[corpus],
-                      cooccur_config=CooccurConfig(min_count=1, window=5, shard_size=8),
-                      swivel_config=SwivelConfig(embedding_dim=8, epochs=2),
-                      classifier_config=ClassifierConfig(epochs=2, batch_size=8), log=lambda m: None)
+    result = run_demo(
+        tmp_path / "out",
+        data_dir=tmp_path / "data",
+        workers=1,
+        corpus_paths=[corpus],
+        cooccur_config=CooccurConfig(min_count=1, window=5, shard_size=8),
+        swivel_config=SwivelConfig(embedding_dim=8, epochs=2),
+        classifier_config=ClassifierConfig(epochs=2, batch_size=8),
+        log=lambda m: None,
+    )
     out = tmp_path / "out"
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(result.metrics()))
@@ -54,7 +62,7 @@ def test_real_demo_reaches_the_tutorial_quality(tmp_path):
     if not (SHARED / "data").is_dir():
         pytest.skip("the bundled data is absent")
     result = run_demo(tmp_path / "demo", log=lambda m: None)
-    assert result.classifier.test.accuracy >= 0.79      # the published module's 0.790
+    assert result.classifier.test.accuracy >= 0.79  # the published module's 0.790
     heat = result.coherence
     assert heat.within_group_mean_cosine - heat.between_group_mean_cosine >= 0.40
     assert result.seconds < 600

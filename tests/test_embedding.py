@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 import cordswivel
-from cordswivel.errors import ModelFormatError, OutOfVocabularyError
 from cordswivel.embedding import TextEmbedding
+from cordswivel.errors import ModelFormatError, OutOfVocabularyError
 from cordswivel.vocab import Vocabulary
 
 
@@ -33,8 +33,7 @@ def test_embed_is_sqrtn_of_token_vectors(model):
 
 def test_oov_tokens_use_the_oov_row_and_count_in_sqrtn(model):
     oov = model.table[-1]
-    np.testing.assert_allclose(model.embed(["a unseenword"])[0], (model.vectors[0] + oov) / math.sqrt(2),
-                               rtol=1e-6)
+    np.testing.assert_allclose(model.embed(["a unseenword"])[0], (model.vectors[0] + oov) / math.sqrt(2), rtol=1e-6)
     assert model.embed(["sars"])[0] == pytest.approx(oov)  # cased: 'sars' is OOV
 
 
@@ -64,8 +63,14 @@ def test_most_similar_and_similarity_are_cosine(model):
 
 
 def test_evaluate_word_pairs_agrees_with_scipy(model, tmp_path):
-    pairs = [("a", "b", 3.0), ("a", "SARS", 1.0), ("b", "x", 2.0), ("x", "y", 2.0), ("SARS", "y", 0.5),
-             ("a", "missing", 4.0)]
+    pairs = [
+        ("a", "b", 3.0),
+        ("a", "SARS", 1.0),
+        ("b", "x", 2.0),
+        ("x", "y", 2.0),
+        ("SARS", "y", 0.5),
+        ("a", "missing", 4.0),
+    ]
     path = tmp_path / "pairs.tsv"
     path.write_text("# comment\n" + "".join(f"{a}\t{b}\t{s}\n" for a, b, s in pairs))
     result = model.evaluate_word_pairs(path)
@@ -98,13 +103,14 @@ def test_vocabulary_and_matrix_mismatch_is_named(model, tmp_path):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     config["vocab_size"] = 5
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFormatError, match="vocab.tsv has 6 words"):
+    with pytest.raises(ModelFormatError, match=r"vocab\.tsv has 6 words"):
         cordswivel.load(tmp_path / "m")
 
 
 def test_outputs_get_the_usual_permissions(model, tmp_path):
     import os
     import stat
+
     old = os.umask(0o022)
     try:
         model.save(tmp_path / "m")

@@ -12,18 +12,19 @@ import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # current TF-Hub needs tf-keras
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_hub as hub  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import tensorflow as tf
+import tensorflow_hub as hub
+import tf_keras as keras
 
-import cordswivel  # noqa: E402
-from cordswivel.config import ClassifierConfig  # noqa: E402
-from cordswivel.embedding import TextEmbedding  # noqa: E402
-from cordswivel.formats import export_projector, export_word2vec  # noqa: E402
-from cordswivel.hub import HubTextEmbedding, export_hub_module  # noqa: E402
-from cordswivel.scicite import train_classifier  # noqa: E402
-from cordswivel.vocab import Vocabulary  # noqa: E402
-from helpers import easy_task  # noqa: E402
+import cordswivel
+from cordswivel.config import ClassifierConfig
+from cordswivel.embedding import TextEmbedding
+from cordswivel.formats import export_projector, export_word2vec
+from cordswivel.hub import HubTextEmbedding, export_hub_module
+from cordswivel.scicite import train_classifier
+from cordswivel.vocab import Vocabulary
+
+from helpers import easy_task
 
 WORDS = ("the", "SARS-CoV-2", "covid-19", "virus", "fever", "cough", "Italy", "é", "naïve", "x.y")
 
@@ -46,10 +47,15 @@ def generated_strings(n=300, seed=0) -> list[str]:
     spaces = [" ", "  ", "\t", "\n", "\u2003", " \r\n "]
     out = ["", " ", "\t\n"]
     while len(out) < n:
-        words = [rng.choice(string.punctuation) * rng.randint(0, 1) + rng.choice(pieces)
-                 + rng.choice(string.punctuation) * rng.randint(0, 2) for _ in range(rng.randint(1, 7))]
-        out.append(rng.choice(["", " ", "\t"]) + "".join(w + rng.choice(spaces) for w in words).rstrip(
-            rng.choice([" ", ""])))
+        words = [
+            rng.choice(string.punctuation) * rng.randint(0, 1)
+            + rng.choice(pieces)
+            + rng.choice(string.punctuation) * rng.randint(0, 2)
+            for _ in range(rng.randint(1, 7))
+        ]
+        out.append(
+            rng.choice(["", " ", "\t"]) + "".join(w + rng.choice(spaces) for w in words).rstrip(rng.choice([" ", ""]))
+        )
     return out
 
 
@@ -64,7 +70,7 @@ def test_hub_load_output_equals_embed(model, exported):
     assert [v.shape for v in plain.trainable_variables] == [(len(WORDS) + 1, 6)]
     assert list(plain.regularization_losses) == []
     serving = plain.signatures["default"](tf.constant(["fever cough"]))
-    assert list(serving.values())[0].shape == (1, 6)
+    assert next(iter(serving.values())).shape == (1, 6)
     assert (exported / "assets" / "vocab.txt").read_text().split("\n")[:3] == list(WORDS[:3])
 
 
@@ -72,11 +78,15 @@ def test_hub_load_output_equals_embed(model, exported):
 def test_keras_layer_in_a_sequential_model(exported, trainable):
     layer = hub.KerasLayer(str(exported), input_shape=[], dtype=tf.string, trainable=trainable)
     net = keras.Sequential([layer, keras.layers.Dense(3)])
-    net.compile(optimizer=keras.optimizers.Adam(0.05), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=["accuracy"])
+    net.compile(
+        optimizer=keras.optimizers.Adam(0.05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     before = [w.numpy().copy() for w in layer.weights]
-    history = net.fit(tf.constant(["fever cough", "Italy", "virus SARS-CoV-2", "the"]), np.array([0, 1, 2, 0]),
-                      epochs=3, verbose=0)
+    history = net.fit(
+        tf.constant(["fever cough", "Italy", "virus SARS-CoV-2", "the"]), np.array([0, 1, 2, 0]), epochs=3, verbose=0
+    )
     assert len(history.history["loss"]) == 3
     changed = not np.allclose(before[0], layer.weights[0].numpy())
     assert changed == trainable
@@ -94,8 +104,15 @@ def tfhub_exporter_module(path, words, vectors):
             super().__init__()
             self._vocabulary_file = tf.saved_model.Asset(str(vocab_file))
             self._table = tf.lookup.StaticVocabularyTable(
-                tf.lookup.TextFileInitializer(self._vocabulary_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                                              tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER), num_oov_buckets=1)
+                tf.lookup.TextFileInitializer(
+                    self._vocabulary_file,
+                    tf.string,
+                    tf.lookup.TextFileIndex.WHOLE_LINE,
+                    tf.int64,
+                    tf.lookup.TextFileIndex.LINE_NUMBER,
+                ),
+                num_oov_buckets=1,
+            )
             self.embeddings = tf.Variable(table)
             self.variables = [self.embeddings]
             self.trainable_variables = self.variables
@@ -106,8 +123,10 @@ def tfhub_exporter_module(path, words, vectors):
             normalized = tf.strings.regex_replace(sentences, r"\pP", "")
             tokens = tf.strings.split(normalized, " ").to_sparse()
             ids = tf.SparseTensor(tokens.indices, self._table.lookup(tokens.values), tokens.dense_shape)
-            return tf.cast(tf.nn.safe_embedding_lookup_sparse(self.embeddings, ids, sparse_weights=None,
-                                                              combiner="sqrtn"), tf.float32)
+            return tf.cast(
+                tf.nn.safe_embedding_lookup_sparse(self.embeddings, ids, sparse_weights=None, combiner="sqrtn"),
+                tf.float32,
+            )
 
     tf.saved_model.save(TextEmbeddingModel(), str(path))
     return table
@@ -132,8 +151,9 @@ def test_loading_a_tfhub_exporter_module(tmp_path):
 def test_classifier_on_a_tfhub_module(tmp_path):
     emb, data = easy_task()
     tfhub_exporter_module(tmp_path / "m", list(emb.vocab), emb.vectors.astype(np.float64))
-    result = train_classifier(cordswivel.load(tmp_path / "m"), data,
-                              ClassifierConfig(epochs=15, batch_size=16, learning_rate=0.05))
+    result = train_classifier(
+        cordswivel.load(tmp_path / "m"), data, ClassifierConfig(epochs=15, batch_size=16, learning_rate=0.05)
+    )
     assert result.test.accuracy >= 0.95
 
 
@@ -149,8 +169,10 @@ def test_word2vec_round_trip(model, tmp_path, binary):
 
 def test_glove_file_and_projector_export(model, tmp_path):
     glove = tmp_path / "glove.txt"
-    glove.write_text("".join(w + " " + " ".join(str(float(x)) for x in v) + "\n"
-                             for w, v in zip(WORDS, model.vectors)), encoding="utf-8")
+    glove.write_text(
+        "".join(w + " " + " ".join(str(float(x)) for x in v) + "\n" for w, v in zip(WORDS, model.vectors)),
+        encoding="utf-8",
+    )
     loaded = cordswivel.load(glove)
     np.testing.assert_allclose(loaded.vectors, model.vectors, rtol=1e-6)
     out = export_projector(model, tmp_path / "proj")

@@ -12,10 +12,25 @@ import numpy as np
 import pytest
 
 import cordswivel
+
 from helpers import planted_corpus
 
-TRAIN = ["--min-count", "1", "--window", "5", "--shard-size", "8", "--dim", "8", "--epochs", "8", "--seed", "3",
-         "--workers", "1"]
+TRAIN = [
+    "--min-count",
+    "1",
+    "--window",
+    "5",
+    "--shard-size",
+    "8",
+    "--dim",
+    "8",
+    "--epochs",
+    "8",
+    "--seed",
+    "3",
+    "--workers",
+    "1",
+]
 
 
 def train_command(corpus, out, *extra):
@@ -52,14 +67,15 @@ def checkpoint_epoch(out):
 def test_sigkill_then_resume_gives_the_uninterrupted_vectors(reference, moment):
     root, expected = reference
     out = root / f"killed-{moment}"
-    process = subprocess.Popen(train_command(root / "corpus.txt", out), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        train_command(root / "corpus.txt", out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     work = out.with_name(out.name + ".partial")
     if moment == "counting":  # while the shards are being written to their temporary directory
         kill_when(process, lambda: work.exists() and any(p.name.startswith(".cooccurrence") for p in work.iterdir()))
-    else:                     # after two epochs: somewhere inside the third
+    else:  # after two epochs: somewhere inside the third
         kill_when(process, lambda: checkpoint_epoch(out) >= 2)
-    assert not out.exists()   # nothing half-written at the destination
+    assert not out.exists()  # nothing half-written at the destination
     again = subprocess.run(train_command(root / "corpus.txt", out), capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "--resume" in again.stderr
     subprocess.run(train_command(root / "corpus.txt", out, "--resume"), check=True, timeout=600)
@@ -71,24 +87,32 @@ def test_ctrl_c_stops_with_a_message_saying_how_to_resume(reference):
     out = root / "interrupted"
     # A shell without job control starts background jobs with SIGINT ignored, and Python then keeps
     # ignoring it: give the run the default disposition, as a terminal's Ctrl-C finds it.
-    process = subprocess.Popen(train_command(root / "corpus.txt", out), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        train_command(root / "corpus.txt", out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while checkpoint_epoch(out) < 1 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
-    assert stderr.strip().splitlines()[-1] == "cordswivel train: interrupted (continue with the same command plus --resume)"
+    assert (
+        stderr.strip().splitlines()[-1]
+        == "cordswivel train: interrupted (continue with the same command plus --resume)"
+    )
     assert "Traceback" not in stderr and not out.exists()
 
 
 def test_resume_with_other_counting_settings_is_refused(reference):
     root, _ = reference
     out = root / "changed"
-    process = subprocess.Popen(train_command(root / "corpus.txt", out), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        train_command(root / "corpus.txt", out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     kill_when(process, lambda: checkpoint_epoch(out) >= 1)
     command = train_command(root / "corpus.txt", out, "--resume")
     command[command.index("--window") + 1] = "4"

@@ -8,14 +8,16 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cordswivel.layers import graph_embed, make_text_embedding_layer, tf_tokenize
 from cordswivel.embedding import TextEmbedding
+from cordswivel.layers import graph_embed, make_text_embedding_layer, tf_tokenize
 from cordswivel.tokenizer import tokenize
 from cordswivel.vocab import Vocabulary
 
 SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
-texts = st.text(alphabet=st.one_of(st.sampled_from(SPACES + "ab.,-'()é€Δ"),
-                                   st.characters(blacklist_categories=("Cs",))), max_size=40)
+texts = st.text(
+    alphabet=st.one_of(st.sampled_from(SPACES + "ab.,-'()é€Δ"), st.characters(blacklist_categories=("Cs",))),
+    max_size=40,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -39,11 +41,13 @@ def test_layer_output_equals_embed(model):
 
 def test_trainable_layer_changes_the_table_and_frozen_does_not(model):
     import tf_keras as keras
+
     for trainable in (False, True):
         layer = make_text_embedding_layer(model, trainable=trainable)
         net = keras.Sequential([keras.layers.InputLayer(input_shape=[], dtype=tf.string), layer, keras.layers.Dense(2)])
-        net.compile(optimizer=keras.optimizers.Adam(0.1),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        net.compile(
+            optimizer=keras.optimizers.Adam(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
         before = layer.embeddings.numpy().copy()
         net.fit(tf.constant(["a b", "SARS zzz", "é"]), np.array([0, 1, 1]), epochs=2, verbose=0)
         changed = not np.allclose(before, layer.embeddings.numpy())

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cordswivel.corpus import open_corpus
-from cordswivel.sources import SkipCounts
-from cordswivel.errors import CorpusError
 from cordswivel.embedding import TextEmbedding
+from cordswivel.errors import CorpusError
+from cordswivel.sources import SkipCounts
 from cordswivel.tokenizer import tokenize
 from cordswivel.vocab import Vocabulary
 
@@ -26,8 +26,11 @@ def test_tokenizer_is_idempotent_on_its_own_output(text, lowercase):
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(data=st.binary(max_size=300), suffix=st.sampled_from([".txt", ".jsonl", ".txt.gz", ".jsonl.gz"]),
-       compress=st.booleans())
+@given(
+    data=st.binary(max_size=300),
+    suffix=st.sampled_from([".txt", ".jsonl", ".txt.gz", ".jsonl.gz"]),
+    compress=st.booleans(),
+)
 def test_readers_never_crash_on_arbitrary_bytes(tmp_path, data, suffix, compress):
     path = tmp_path / f"corpus{suffix}"
     path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") and compress else data)
@@ -41,8 +44,10 @@ def test_readers_never_crash_on_arbitrary_bytes(tmp_path, data, suffix, compress
     assert all(n > 0 for n in skips.values())
 
 
-MODEL = TextEmbedding(Vocabulary(("a", "b", "c-d", "É"), np.ones(4, np.int64)),
-                      np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32))
+MODEL = TextEmbedding(
+    Vocabulary(("a", "b", "c-d", "É"), np.ones(4, np.int64)),
+    np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32),
+)
 
 
 @given(st.lists(any_text, max_size=5))

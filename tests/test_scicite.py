@@ -7,14 +7,19 @@ import json
 import numpy as np
 import pytest
 
-from helpers import SHARED
-from cordswivel.errors import CorpusError
-from cordswivel.embedding import TextEmbedding
 from cordswivel.config import ClassifierConfig
-from cordswivel.scicite import (LABELS, classification_metrics, load_classifier, load_scicite, read_split,
-                                train_classifier, write_classifier_outputs)
-from helpers import easy_task
-from cordswivel.vocab import Vocabulary
+from cordswivel.errors import CorpusError
+from cordswivel.scicite import (
+    LABELS,
+    classification_metrics,
+    load_classifier,
+    load_scicite,
+    read_split,
+    train_classifier,
+    write_classifier_outputs,
+)
+
+from helpers import SHARED, easy_task
 
 SCICITE = SHARED / "data" / "scicite"
 
@@ -29,10 +34,13 @@ def test_bundled_scicite_matches_tfds_counts_and_label_order():
     assert np.bincount(data.validation.labels).tolist() == [255, 538, 123]
     assert np.bincount(data.test.labels).tolist() == [604, 996, 259]
 
+
 def test_reader_dedupes_tolerates_nan_and_names_bad_labels(tmp_path):
-    rows = [{"string": "first", "label": "method", "unique_id": "u1", "citeStart": float("nan")},
-            {"string": "duplicate", "label": "method", "unique_id": "u1"},
-            {"string": "second", "label": "result", "unique_id": "u2"}]
+    rows = [
+        {"string": "first", "label": "method", "unique_id": "u1", "citeStart": float("nan")},
+        {"string": "duplicate", "label": "method", "unique_id": "u1"},
+        {"string": "second", "label": "result", "unique_id": "u2"},
+    ]
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")  # json.dumps writes NaN literals
     split = read_split(path)

@@ -12,6 +12,7 @@ from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
 from cordswivel.shards import CooccurrenceShards
 from cordswivel.swivel import SwivelTrainer, block_loss_and_gradients
+
 from helpers import planted_corpus
 
 
@@ -25,7 +26,7 @@ def numpy_block_loss(rows, cols, counts, row_sums, col_sums, total, base, scale,
             pmi_base = -np.log(row_sums[i] + 1) - np.log(col_sums[j] + 1) + np.log(total + 1)
             if x > 0:
                 err = s - (np.log(x) + pmi_base)
-                loss += 0.5 * (base + scale * x ** exponent) * err ** 2
+                loss += 0.5 * (base + scale * x**exponent) * err**2
             else:
                 loss += np.log1p(np.exp(s - pmi_base))
     return loss / np.sqrt(counts.size)
@@ -39,8 +40,14 @@ def test_block_loss_matches_numpy_and_gradients_match_autodiff():
     counts = np.where(rng.random((s, t)) < 0.5, rng.gamma(1.0, 3.0, (s, t)), 0).astype(np.float32)
     row_sums, col_sums = rng.uniform(5, 50, s), rng.uniform(5, 50, t)
     total = 1000.0
-    args = (tf.constant(np.log(row_sums + 1), tf.float32), tf.constant(np.log(col_sums + 1), tf.float32),
-            tf.constant(np.log(total + 1), tf.float32), 0.1, 0.25, 0.5)
+    args = (
+        tf.constant(np.log(row_sums + 1), tf.float32),
+        tf.constant(np.log(col_sums + 1), tf.float32),
+        tf.constant(np.log(total + 1), tf.float32),
+        0.1,
+        0.25,
+        0.5,
+    )
     r, c = tf.constant(rows), tf.constant(cols)
     with tf.GradientTape() as tape:
         tape.watch([r, c])
@@ -56,8 +63,9 @@ def test_block_loss_matches_numpy_and_gradients_match_autodiff():
 def planted_shards(tmp_path_factory):
     root = tmp_path_factory.mktemp("planted")
     words = planted_corpus(root / "c.txt")
-    count_cooccurrences(open_corpus([root / "c.txt"]), root / "cooc",
-                        CooccurConfig(min_count=1, window=5, shard_size=8), workers=1)
+    count_cooccurrences(
+        open_corpus([root / "c.txt"]), root / "cooc", CooccurConfig(min_count=1, window=5, shard_size=8), workers=1
+    )
     return words, CooccurrenceShards(root / "cooc")
 
 
@@ -87,14 +95,19 @@ def test_resume_continues_to_the_same_vectors(planted_shards, tmp_path):
 @pytest.mark.parametrize("optimizer", ["rmsprop", "sgd"])
 def test_other_optimizers_reduce_the_loss(planted_shards, tmp_path, optimizer):
     _, shards = planted_shards
-    trainer = SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=5, optimizer=optimizer,
-                                         learning_rate=0.05)).fit(shards, tmp_path)
+    trainer = SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=5, optimizer=optimizer, learning_rate=0.05)).fit(
+        shards, tmp_path
+    )
     assert trainer.losses_[-1] < trainer.losses_[0]
 
 
 def test_invalid_settings():
-    for bad in (SwivelConfig(embedding_dim=0), SwivelConfig(epochs=0), SwivelConfig(optimizer="lbfgs"),
-                SwivelConfig(learning_rate=0)):
+    for bad in (
+        SwivelConfig(embedding_dim=0),
+        SwivelConfig(epochs=0),
+        SwivelConfig(optimizer="lbfgs"),
+        SwivelConfig(learning_rate=0),
+    ):
         with pytest.raises(ConfigError):
             SwivelTrainer(bad)
 
@@ -129,10 +142,18 @@ def test_two_devices_train_like_one(tmp_path):
 
     planted_corpus(tmp_path / "c.txt", groups=3, per_group=8, units=1500)
     # 24 words in shards of 8: 3 x 3 blocks, so each diagonal ends in a step with one idle device
-    count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "cooc",
-                        CooccurConfig(min_count=1, window=5, shard_size=8), workers=1)
-    done = subprocess.run([sys.executable, "-c", MULTI_DEVICE, str(tmp_path / "cooc"), str(tmp_path / "run")],
-                          capture_output=True, text=True, timeout=300)
+    count_cooccurrences(
+        open_corpus([tmp_path / "c.txt"]),
+        tmp_path / "cooc",
+        CooccurConfig(min_count=1, window=5, shard_size=8),
+        workers=1,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", MULTI_DEVICE, str(tmp_path / "cooc"), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
@@ -150,5 +171,5 @@ def test_diagonals_cover_every_block_once_without_sharing_shards():
 
 def test_unknown_device_is_a_clear_error(planted_shards, tmp_path):
     _, shards = planted_shards
-    with pytest.raises(ConfigError, match="unknown device 'GPU:99'; this machine has .*CPU:0"):
+    with pytest.raises(ConfigError, match=r"unknown device 'GPU:99'; this machine has .*CPU:0"):
         SwivelTrainer(SwivelConfig(embedding_dim=4, epochs=1), devices=["GPU:99"]).fit(shards, tmp_path)

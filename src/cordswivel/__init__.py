@@ -12,20 +12,47 @@ import os as _os
 # effect if TensorFlow is imported after cordswivel; set TF_ENABLE_ONEDNN_OPTS=0 to opt out.
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from .config import ClassifierConfig, CooccurConfig, SwivelConfig  # noqa: E402
-from .cooccur import count_cooccurrences  # noqa: E402
-from .corpus import open_corpus  # noqa: E402
-from .embedding import TextEmbedding, WordPairsResult  # noqa: E402
-from .errors import (ConfigError, CordswivelError, CorpusError, DataDirError, ModelFormatError,  # noqa: E402
-                     OutOfVocabularyError, TrainingError)
-from .loading import load  # noqa: E402
-from .pipeline import TrainingResult, run_training, train_embeddings  # noqa: E402
-from .shards import CooccurrenceShards, CooccurStats  # noqa: E402
-from .swivel import SwivelTrainer  # noqa: E402
-from .tokenizer import tokenize  # noqa: E402
+from .config import ClassifierConfig, CooccurConfig, SwivelConfig
+from .cooccur import count_cooccurrences
+from .corpus import open_corpus
+from .embedding import TextEmbedding, WordPairsResult
+from .errors import (
+    ConfigError,
+    CordswivelError,
+    CorpusError,
+    DataDirError,
+    ModelFormatError,
+    OutOfVocabularyError,
+    TrainingError,
+)
+from .loading import load
+from .pipeline import TrainingResult, run_training, train_embeddings
+from .shards import CooccurrenceShards, CooccurStats
+from .swivel import SwivelTrainer
+from .tokenizer import tokenize
 
 __version__ = "0.1.0"
-__all__ = ["ClassifierConfig", "ConfigError", "CooccurConfig", "CooccurStats", "CooccurrenceShards", "CordswivelError",
-           "CorpusError", "DataDirError", "ModelFormatError", "OutOfVocabularyError", "SwivelConfig", "SwivelTrainer",
-           "TextEmbedding", "TrainingError", "TrainingResult", "WordPairsResult", "count_cooccurrences", "load",
-           "open_corpus", "run_training", "tokenize", "train_embeddings"]
+__all__ = [
+    "ClassifierConfig",
+    "ConfigError",
+    "CooccurConfig",
+    "CooccurStats",
+    "CooccurrenceShards",
+    "CordswivelError",
+    "CorpusError",
+    "DataDirError",
+    "ModelFormatError",
+    "OutOfVocabularyError",
+    "SwivelConfig",
+    "SwivelTrainer",
+    "TextEmbedding",
+    "TrainingError",
+    "TrainingResult",
+    "WordPairsResult",
+    "count_cooccurrences",
+    "load",
+    "open_corpus",
+    "run_training",
+    "tokenize",
+    "train_embeddings",
+]

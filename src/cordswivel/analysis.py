@@ -25,7 +25,7 @@ class SimilarityMatrix:
     """Pairwise similarities of terms' embeddings; ``oov`` lists terms with no known token."""
 
     terms: tuple[str, ...]
-    matrix: np.ndarray          # (n, n)
+    matrix: np.ndarray  # (n, n)
     cosine: bool
     oov: tuple[str, ...]
 
@@ -38,8 +38,9 @@ class GroupCoherence:
     between_group_mean_cosine: float
 
 
-def similarity_matrix(embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, *,
-                      cosine: bool = False) -> SimilarityMatrix:
+def similarity_matrix(
+    embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, *, cosine: bool = False
+) -> SimilarityMatrix:
     """The tutorial's matrix: inner products of the terms' embeddings divided by their maximum
     (or cosine similarities). Terms are embedded as texts, as the module embeds them."""
     terms = tuple(terms)
@@ -61,9 +62,18 @@ def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: st
     size = max(5.0, 0.6 * len(result.terms) + 2)
     fig = Figure(figsize=(size, size * 0.85))
     ax = fig.subplots()
-    sns.heatmap(result.matrix, xticklabels=result.terms, yticklabels=result.terms, cmap="YlOrRd",
-                vmin=min(0.0, float(result.matrix.min())), vmax=1.0, square=True, ax=ax,
-                annot=len(result.terms) <= 12, fmt=".2f")
+    sns.heatmap(
+        result.matrix,
+        xticklabels=result.terms,
+        yticklabels=result.terms,
+        cmap="YlOrRd",
+        vmin=min(0.0, float(result.matrix.min())),
+        vmax=1.0,
+        square=True,
+        ax=ax,
+        annot=len(result.terms) <= 12,
+        fmt=".2f",
+    )
     ax.set_title(title or ("Cosine similarity" if result.cosine else "Inner product / max"))
     ax.tick_params(axis="x", labelrotation=45)
     for label in ax.get_xticklabels():
@@ -84,7 +94,8 @@ def group_cosines(embedding: TextEmbedding, groups: Sequence[Sequence[str]] = TU
     return GroupCoherence(float(np.mean(within)), float(np.mean(between)))
 
 
-def neighbour_table(embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS,
-                    k: int = HEATMAP_NEIGHBOURS) -> list[tuple[str, list[tuple[str, float]]]]:
+def neighbour_table(
+    embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, k: int = HEATMAP_NEIGHBOURS
+) -> list[tuple[str, list[tuple[str, float]]]]:
     """(term, its k nearest words with cosine) for each term; an out-of-vocabulary term gets []."""
     return [(term, embedding.most_similar(term, k) if term in embedding else []) for term in terms]

@@ -25,13 +25,13 @@ for _char in WHITESPACE:
 _SPACE_PATTERNS = np.zeros((len(_MULTIBYTE_SPACE), 4), dtype=np.uint8)
 _SPACE_LENGTHS = np.array([len(p) for p in _MULTIBYTE_SPACE], dtype=np.int64)
 for _k, _pattern in enumerate(_MULTIBYTE_SPACE):
-    _SPACE_PATTERNS[_k, :len(_pattern)] = np.frombuffer(_pattern, dtype=np.uint8)
+    _SPACE_PATTERNS[_k, : len(_pattern)] = np.frombuffer(_pattern, dtype=np.uint8)
 _SPACE_LEADS = np.zeros(256, dtype=np.bool_)
 _SPACE_LEADS[_SPACE_PATTERNS[:, 0]] = True
 
 
 @numba.njit(cache=True)
-def _multibyte_space_length(buf, i, end, patterns, lengths):
+def _multibyte_space_length(buf, i, end, patterns, lengths) -> int:
     """Byte length of the multi-byte whitespace character at buf[i], or 0."""
     for k in range(patterns.shape[0]):
         n = lengths[k]
@@ -47,7 +47,7 @@ def _multibyte_space_length(buf, i, end, patterns, lengths):
 
 
 @numba.njit(cache=True)
-def _rehash(table, size):
+def _rehash(table, size) -> np.ndarray:
     """The hash table rebuilt with ``size`` slots (a power of two)."""
     new = np.zeros((size, 3), dtype=np.uint64)
     mask = size - 1
@@ -61,8 +61,20 @@ def _rehash(table, size):
 
 
 @numba.njit(cache=True)
-def _intern_chunks(buf, unit_ends, ids_out, lengths_out, table, type_bytes, type_offsets, n_types,
-                   ascii_space, leads, patterns, space_lengths):
+def _intern_chunks(
+    buf,
+    unit_ends,
+    ids_out,
+    lengths_out,
+    table,
+    type_bytes,
+    type_offsets,
+    n_types,
+    ascii_space,
+    leads,
+    patterns,
+    space_lengths,
+) -> tuple:
     """Split units into chunks and intern them. Returns (tokens written, table, types, n_types).
 
     A table slot holds (FNV-1a hash, first 8 bytes, id + 1 | length << 32); most chunks are at most
@@ -103,9 +115,13 @@ def _intern_chunks(buf, unit_ends, ids_out, lengths_out, table, type_bytes, type
             length = i - first
             mask = table.shape[0] - 1
             slot = np.int64(h & np.uint64(mask))
-            found = -1
+            found = np.int64(-1)
             while table[slot, 2]:
-                if table[slot, 0] == h and table[slot, 1] == prefix and np.int64(table[slot, 2] >> np.uint64(32)) == length:
+                if (
+                    table[slot, 0] == h
+                    and table[slot, 1] == prefix
+                    and np.int64(table[slot, 2] >> np.uint64(32)) == length
+                ):
                     candidate = np.int64(table[slot, 2] & np.uint64(0xFFFFFFFF)) - 1
                     same = True
                     if length > 8:
@@ -125,10 +141,10 @@ def _intern_chunks(buf, unit_ends, ids_out, lengths_out, table, type_bytes, type
                     grown = np.empty(max(2 * type_bytes.size, begin + length), dtype=np.uint8)
                     grown[:begin] = type_bytes[:begin]
                     type_bytes = grown
-                type_bytes[begin:begin + length] = buf[first:i]
+                type_bytes[begin : begin + length] = buf[first:i]
                 if n_types + 2 > type_offsets.size:
                     grown_offsets = np.empty(2 * type_offsets.size, dtype=np.int64)
-                    grown_offsets[:n_types + 1] = type_offsets[:n_types + 1]
+                    grown_offsets[: n_types + 1] = type_offsets[: n_types + 1]
                     type_offsets = grown_offsets
                 type_offsets[n_types + 1] = begin + length
                 table[slot, 0] = h
@@ -148,7 +164,7 @@ def _intern_chunks(buf, unit_ends, ids_out, lengths_out, table, type_bytes, type
 class ChunkInterner:
     """Interns the whitespace-separated chunks of UTF-8 buffers; ids are dense, in order of first use."""
 
-    def __init__(self, capacity: int = 1 << 16):
+    def __init__(self, capacity: int = 1 << 16) -> None:
         self._table = np.zeros((capacity, 3), dtype=np.uint64)
         self._bytes = np.empty(1 << 20, dtype=np.uint8)
         self._offsets = np.zeros(capacity, dtype=np.int64)
@@ -163,12 +179,23 @@ class ChunkInterner:
         ids = np.empty(len(buffer) // 2 + 1, dtype=np.int32)
         lengths = np.empty(len(unit_ends), dtype=np.int64)
         (n, self._table, self._bytes, self._offsets, self._n) = _intern_chunks(
-            data, np.asarray(unit_ends, dtype=np.int64), ids, lengths, self._table, self._bytes,
-            self._offsets, self._n, _ASCII_SPACE, _SPACE_LEADS, _SPACE_PATTERNS, _SPACE_LENGTHS)
+            data,
+            np.asarray(unit_ends, dtype=np.int64),
+            ids,
+            lengths,
+            self._table,
+            self._bytes,
+            self._offsets,
+            self._n,
+            _ASCII_SPACE,
+            _SPACE_LEADS,
+            _SPACE_PATTERNS,
+            _SPACE_LENGTHS,
+        )
         return ids[:n], lengths
 
     def chunks(self) -> list[str]:
         """The distinct chunks, by id."""
         data = self._bytes.tobytes()
-        offsets = self._offsets[:self._n + 1].tolist()
-        return [data[offsets[k]:offsets[k + 1]].decode("utf-8", "surrogatepass") for k in range(self._n)]
+        offsets = self._offsets[: self._n + 1].tolist()
+        return [data[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass") for k in range(self._n)]

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-DEFAULT_TEXT_FIELDS = ("title", "abstract", "text", "string")   # JSON lines fields read as text
-ON_ERROR_CHOICES = ("raise", "skip")                              # what a bad record does
+DEFAULT_TEXT_FIELDS = ("title", "abstract", "text", "string")  # JSON lines fields read as text
+ON_ERROR_CHOICES = ("raise", "skip")  # what a bad record does
 OPTIMIZERS = ("adagrad", "rmsprop", "sgd")
 
 _Config = TypeVar("_Config", bound="_Settings")
@@ -42,13 +42,13 @@ class _Settings:
 class CooccurConfig(_Settings):
     """Settings of the vocabulary and co-occurrence passes."""
 
-    min_count: int = 5                # keep tokens seen at least this often (the module used 50)
-    max_vocab: int | None = None      # cap on the vocabulary before truncation to shards
-    window: int = 10                  # co-occurrence window, tokens each side
-    shard_size: int = 4096            # rows per shard; the vocabulary is a multiple of it
-    lowercase: bool = False           # lowercase tokens (the published module is cased)
+    min_count: int = 5  # keep tokens seen at least this often (the module used 50)
+    max_vocab: int | None = None  # cap on the vocabulary before truncation to shards
+    window: int = 10  # co-occurrence window, tokens each side
+    shard_size: int = 4096  # rows per shard; the vocabulary is a multiple of it
+    lowercase: bool = False  # lowercase tokens (the published module is cased)
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS  # JSON lines fields read as text
-    dense_size: int = 2048            # most frequent words counted in a dense matrix per worker
+    dense_size: int = 2048  # most frequent words counted in a dense matrix per worker
 
     def validate(self) -> None:
         self._require_positive("min_count", "window", "shard_size", "dense_size")
@@ -60,14 +60,14 @@ class CooccurConfig(_Settings):
 class SwivelConfig(_Settings):
     """Settings of Swivel training."""
 
-    embedding_dim: int = 128          # vector size
-    epochs: int = 40                  # passes over all shard-pair blocks
-    optimizer: str = "adagrad"        # adagrad (original Swivel), rmsprop (distributed Swivel) or sgd
-    learning_rate: float = 1.0        # Swivel used 1.0 with Adagrad, 0.1 with RMSProp
-    confidence_base: float = 0.1      # confidence(x) = base + scale * x ** exponent
+    embedding_dim: int = 128  # vector size
+    epochs: int = 40  # passes over all shard-pair blocks
+    optimizer: str = "adagrad"  # adagrad (original Swivel), rmsprop (distributed Swivel) or sgd
+    learning_rate: float = 1.0  # Swivel used 1.0 with Adagrad, 0.1 with RMSProp
+    confidence_base: float = 0.1  # confidence(x) = base + scale * x ** exponent
     confidence_scale: float = 0.25
     confidence_exponent: float = 0.5
-    seed: int = 0                     # initialisation and block order
+    seed: int = 0  # initialisation and block order
 
     def validate(self) -> None:
         if self.embedding_dim < 1:
@@ -86,8 +86,8 @@ class ClassifierConfig(_Settings):
     epochs: int = 35
     batch_size: int = 32
     shuffle_buffer: int = 10_000
-    learning_rate: float = 0.001   # Adam's default, as the tutorial
-    trainable: bool = False        # fine-tune the embedding matrix
+    learning_rate: float = 0.001  # Adam's default, as the tutorial
+    trainable: bool = False  # fine-tune the embedding matrix
     seed: int = 0
 
     def validate(self) -> None:
@@ -100,5 +100,5 @@ class ClassifierConfig(_Settings):
 DEMO_COOCCUR = CooccurConfig(min_count=10, window=10, shard_size=1024)
 DEMO_SWIVEL = SwivelConfig(embedding_dim=128, epochs=20, seed=0)
 
-HEATMAP_NEIGHBOURS = 8     # neighbours listed per heatmap term
-NEIGHBOURS = 10            # neighbours per word of `cordswivel neighbors`
+HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
+NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`

@@ -27,8 +27,17 @@ from .config import CooccurConfig
 from .corpus import Corpus, Partition
 from .execution import Budget, Progress, default_memory_limit, parse_size, runner
 from .fileio import atomic_directory, check_output_free
-from .pairkeys import (PairKeys, block_keys, block_value_bits, count_pairs, count_unit, merge_sums,
-                       reduce_pair_keys, sum_block_keys, unit_weights)
+from .pairkeys import (
+    PairKeys,
+    block_keys,
+    block_value_bits,
+    count_pairs,
+    count_unit,
+    merge_sums,
+    reduce_pair_keys,
+    sum_block_keys,
+    unit_weights,
+)
 from .shards import BLOCK_DIR, CELL, CooccurStats, block_name, write_metadata
 from .sources import ErrorPolicy, SkipCounts
 from .tokenizer import normalize_token
@@ -42,15 +51,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class _PartitionTokens:
     types: list[str]
-    counts: np.ndarray       # (types,) int64
+    counts: np.ndarray  # (types,) int64
     ids_path: str
     tokens: int
     units: int
     skips: SkipCounts
 
 
-def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
-                        ids_path: str) -> _PartitionTokens:
+def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str, ids_path: str) -> _PartitionTokens:
     """Tokenize one partition; save its token ids and unit lengths to ``ids_path``."""
     skips = SkipCounts()
     interner = ChunkInterner()
@@ -62,8 +70,11 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
     # Normalize each distinct chunk once, with the tokenizer's own normalize_token.
     local: collections.defaultdict[str, int] = collections.defaultdict()
     local.default_factory = local.__len__
-    mapping = np.fromiter((local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in interner.chunks())),
-                          dtype=np.int32, count=len(interner))
+    mapping = np.fromiter(
+        (local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in interner.chunks())),
+        dtype=np.int32,
+        count=len(interner),
+    )
     ids = mapping[np.concatenate(id_parts)] if id_parts else np.zeros(0, np.int32)
     lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
     keep = ids >= 0
@@ -74,30 +85,36 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str,
     counts = np.bincount(ids, minlength=len(local)).astype(np.int64)
     types = list(local)  # tokens hold no whitespace: a newline joins them safely
     with open(ids_path, "wb") as handle:
-        np.savez(handle, ids=ids, lengths=lengths,
-                 types=np.frombuffer("\n".join(types).encode("utf-8", "surrogatepass"), dtype=np.uint8))
+        np.savez(
+            handle,
+            ids=ids,
+            lengths=lengths,
+            types=np.frombuffer("\n".join(types).encode("utf-8", "surrogatepass"), dtype=np.uint8),
+        )
     return _PartitionTokens(types, counts, ids_path, int(ids.size), int(lengths.size), skips)
 
 
 # --------------------------------------------------------------------------- pass 2: pairs
 
-def _spill(prefix: str, pairs: list[np.ndarray], sums: list[np.ndarray], keys: PairKeys, num_shards: int,
-           shard_size: int) -> str:
+
+def _spill(
+    prefix: str, pairs: list[np.ndarray], sums: list[np.ndarray], keys: PairKeys, num_shards: int, shard_size: int
+) -> str:
     """Write partial counts as block-grouped keys (``.keys``, raw uint64) and block starts (``.starts.npy``)."""
     all_pairs = np.concatenate(pairs)
     all_sums = np.concatenate(sums)
     pairs.clear()
     sums.clear()
-    packed, starts = block_keys(all_pairs, all_sums, keys.id_bits, num_shards, shard_size,
-                                block_value_bits(shard_size))
+    packed, starts = block_keys(all_pairs, all_sums, keys.id_bits, num_shards, shard_size, block_value_bits(shard_size))
     del all_pairs, all_sums
     packed.tofile(prefix + ".keys")
     np.save(prefix + ".starts.npy", starts)
     return prefix
 
 
-def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int,
-                     dense_size: int, budget: Budget) -> list[str]:
+def _count_partition(
+    ids_path: str, vocab_dir: str, window: int, shard_size: int, dense_size: int, budget: Budget
+) -> list[str]:
     """Pass 2 for one partition: its co-occurrences as spill files of block-grouped keys.
 
     Returns the spills' path prefixes (see ``_spill``); a new spill starts whenever the pairs held
@@ -124,12 +141,13 @@ def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int
     while first < lengths.size:
         # Chunks of whole units, about chunk_tokens tokens each (one unit may be longer).
         last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + chunk_tokens, "right")) - 1)
-        chunk_ids = ids[offsets[first]:offsets[last]]
+        chunk_ids = ids[offsets[first] : offsets[last]]
         need = chunk_ids.size * (window + 1)
         if keys.size < need:
             keys = np.empty(need, dtype=np.int64)
-        n = count_pairs(chunk_ids, lengths[first:last], lut, window, layout.id_bits, layout.d_bits, weights,
-                        dense, keys)
+        n = count_pairs(
+            chunk_ids, lengths[first:last], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys
+        )
         if n:
             keys[:n].sort()
             chunk_pairs, chunk_sums = reduce_pair_keys(keys[:n], layout.id_bits, layout.d_bits, weights)
@@ -151,8 +169,10 @@ def _count_partition(ids_path: str, vocab_dir: str, window: int, shard_size: int
 
 # --------------------------------------------------------------------------- pass 3: blocks
 
-def _merge_row_shard(row_shard: int, spills: list[str], num_shards: int, shard_size: int, window: int,
-                     block_dir: str, budget: Budget) -> tuple[np.ndarray, int]:
+
+def _merge_row_shard(
+    row_shard: int, spills: list[str], num_shards: int, shard_size: int, window: int, block_dir: str, budget: Budget
+) -> tuple[np.ndarray, int]:
     """Pass 3 for one row shard: sum the spills' cells of each block and write the blocks.
 
     Reads at most ``budget.merge_entries()`` keys at a time. Returns the row sums of the shard's
@@ -189,22 +209,32 @@ def _merge_row_shard(row_shard: int, spills: list[str], num_shards: int, shard_s
 
 # --------------------------------------------------------------------------- the passes together
 
+
 def load_kernels() -> None:
     """Load the compiled counting kernels (about half a second), e.g. before worker processes fork."""
     ChunkInterner().add(b"a b", np.array([3]))
     keys = np.empty(4, dtype=np.int64)
     weights = unit_weights(1)
-    n = count_pairs(np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, 1, weights,
-                    np.zeros((1, 1), np.int64), keys)
+    n = count_pairs(
+        np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, 1, weights, np.zeros((1, 1), np.int64), keys
+    )
     pairs, sums = reduce_pair_keys(np.sort(keys[:n]), 1, 1, weights)
     packed, _ = block_keys(pairs, sums, 1, 1, 1, block_value_bits(1))
     merge_sums(*sum_block_keys(packed, block_value_bits(1)), np.zeros(1, np.int64), np.ones(1, np.int64))
 
 
-def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: CooccurConfig = CooccurConfig(),
-                        *, workers: int | None = None, scheduler: str | None = None,
-                        memory_limit: int | str | None = None, on_error: str = "raise",
-                        overwrite: bool = False, progress: Progress | None = None) -> CooccurStats:
+def count_cooccurrences(
+    corpus: Corpus,
+    out_dir: str | os.PathLike,
+    config: CooccurConfig = CooccurConfig(),
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    memory_limit: int | str | None = None,
+    on_error: str = "raise",
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> CooccurStats:
     """Count the vocabulary and co-occurrences of ``corpus`` into shards under ``out_dir``.
 
     The passes run on ``workers`` local processes, or on the dask.distributed cluster whose
@@ -220,35 +250,59 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
     check_output_free(out_dir, overwrite)
     started = time.perf_counter()
     limit = parse_size(memory_limit) if memory_limit is not None else default_memory_limit()
-    with runner(workers=workers, scheduler=scheduler, progress=progress, preload=load_kernels) as run, \
-            atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    with (
+        runner(workers=workers, scheduler=scheduler, progress=progress, preload=load_kernels) as run,
+        atomic_directory(out_dir, overwrite=overwrite) as tmp,
+    ):
         budget = Budget.share(limit, run.workers)
         partitions = corpus.partitions(2 * run.workers if run.workers > 1 else 1, max_bytes=budget.partition_bytes())
         scratch = tmp / ".tokens"
         scratch.mkdir()
         tokenize = dask.delayed(_tokenize_partition, pure=False)
-        pass1 = run.compute([tokenize(p, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
-                             for k, p in enumerate(partitions)], label="vocabulary")
+        pass1 = run.compute(
+            [
+                tokenize(p, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
+                for k, p in enumerate(partitions)
+            ],
+            label="vocabulary",
+        )
         totals: collections.Counter[str] = collections.Counter()
         for part in pass1:
             totals.update(dict(zip(part.types, part.counts.tolist(), strict=True)))
         log.debug("pass 1 %.2f s", time.perf_counter() - started)
-        vocab = build_vocabulary(totals, min_count=config.min_count, max_vocab=config.max_vocab,
-                                 shard_size=config.shard_size)
+        vocab = build_vocabulary(
+            totals, min_count=config.min_count, max_vocab=config.max_vocab, shard_size=config.shard_size
+        )
         vocab.save(tmp)
         PairKeys.layout(len(vocab), config.window)  # fails here, not in every worker
         num_shards = len(vocab) // config.shard_size
         count = dask.delayed(_count_partition, pure=False)
-        per_partition = run.compute([count(part.ids_path, str(tmp), config.window, config.shard_size,
-                                           min(config.dense_size, len(vocab)), budget) for part in pass1],
-                                    label="co-occurrence")
+        per_partition = run.compute(
+            [
+                count(
+                    part.ids_path,
+                    str(tmp),
+                    config.window,
+                    config.shard_size,
+                    min(config.dense_size, len(vocab)),
+                    budget,
+                )
+                for part in pass1
+            ],
+            label="co-occurrence",
+        )
         spills = [prefix for partition in per_partition for prefix in partition]
         log.debug("pass 2 %.2f s", time.perf_counter() - started)
         block_dir = tmp / BLOCK_DIR
         block_dir.mkdir()
         merge = dask.delayed(_merge_row_shard, pure=False)
-        merged = run.compute([merge(r, spills, num_shards, config.shard_size, config.window, str(block_dir), budget)
-                              for r in range(num_shards)], label="shards")
+        merged = run.compute(
+            [
+                merge(r, spills, num_shards, config.shard_size, config.window, str(block_dir), budget)
+                for r in range(num_shards)
+            ],
+            label="shards",
+        )
         log.debug("pass 3 %.2f s", time.perf_counter() - started)
         shutil.rmtree(scratch)
         row_sums = np.zeros(len(vocab))
@@ -259,9 +313,16 @@ def count_cooccurrences(corpus: Corpus, out_dir: str | os.PathLike, config: Cooc
         skips = SkipCounts()
         for part in pass1:
             skips.update(part.skips)
-        stats = CooccurStats(tokens=sum(p.tokens for p in pass1), units=sum(p.units for p in pass1),
-                             types=len(totals), vocab_size=len(vocab), nnz=sum(n for _, n in merged),
-                             total=float(row_sums.sum()), seconds=time.perf_counter() - started,
-                             spills=len(spills), skipped={str(k): n for k, n in skips.items()})
+        stats = CooccurStats(
+            tokens=sum(p.tokens for p in pass1),
+            units=sum(p.units for p in pass1),
+            types=len(totals),
+            vocab_size=len(vocab),
+            nnz=sum(n for _, n in merged),
+            total=float(row_sums.sum()),
+            seconds=time.perf_counter() - started,
+            spills=len(spills),
+            skipped={str(k): n for k, n in skips.items()},
+        )
         write_metadata(tmp, config, num_shards, stats, [s.path for s in corpus.sources])
     return stats

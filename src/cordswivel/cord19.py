@@ -25,7 +25,7 @@ from typing import IO, Any
 from .errors import CorpusError, ErrorKind
 from .sources import ErrorPolicy, Selection, Source, decode, split_author_list, text_value
 
-PAPER_BLOCK = 16    # papers per selection block of a release directory
+PAPER_BLOCK = 16  # papers per selection block of a release directory
 NESTED_ARCHIVES = (".tar.gz", ".tgz", ".tar")
 
 csv.field_size_limit(2**31 - 1)  # metadata.csv abstracts exceed csv's 128 KiB default
@@ -36,7 +36,7 @@ def parse_key(name: str) -> str | None:
     base = name.rsplit("/", 1)[-1]
     if not base.endswith(".json") or base.startswith("."):
         return None
-    return base[:-len(".xml.json")] if base.endswith(".xml.json") else base[:-len(".json")]
+    return base[: -len(".xml.json")] if base.endswith(".xml.json") else base[: -len(".json")]
 
 
 def is_metadata(name: str) -> bool:
@@ -71,7 +71,7 @@ def plan_readings(names: Iterable[str], read_metadata: Callable[[str, set[str]],
     """What to read from a release whose files are ``names``, in order: the metadata rows' papers,
     then the unclaimed parses. ``read_metadata(name, parse keys)`` reads one metadata file."""
     names = list(names)
-    parses: dict[str, str] = {}   # paper key -> the first file name with that key
+    parses: dict[str, str] = {}  # paper key -> the first file name with that key
     for name in names:
         key = parse_key(name)
         if key is not None and not is_metadata(name):
@@ -89,6 +89,7 @@ def parse_units(doc: Any, path: str | Path, member: str | None = None, paper: Pa
     Where metadata.csv knows the paper, its title wins (parse titles carry GROBID debris) and its
     abstract fills in for parses without one (PMC parses have no ``abstract`` key).
     """
+
     def fail(message: str) -> CorpusError:
         return CorpusError(path, message, member=member, kind=ErrorKind.WRONG_TYPE)
 
@@ -106,8 +107,12 @@ def parse_units(doc: Any, path: str | Path, member: str | None = None, paper: Pa
         if not isinstance(author, dict):
             raise fail("an author is not an object")
         middle = author.get("middle") or []
-        parts = [author.get("first"), *(middle if isinstance(middle, list) else [middle]),
-                 author.get("last"), author.get("suffix")]
+        parts = [
+            author.get("first"),
+            *(middle if isinstance(middle, list) else [middle]),
+            author.get("last"),
+            author.get("suffix"),
+        ]
         units.append(" ".join(text_value(p, path, "author name", member=member) for p in parts if p))
     if not authors and paper and paper.authors:
         units.extend(split_author_list(paper.authors))
@@ -135,9 +140,11 @@ def parse_units(doc: Any, path: str | Path, member: str | None = None, paper: Pa
     return units
 
 
-def read_metadata(handle: IO[bytes], path: str | Path, member: str | None, parse_keys: set[str],
-                  policy: ErrorPolicy) -> list[Paper]:
+def read_metadata(
+    handle: IO[bytes], path: str | Path, member: str | None, parse_keys: set[str], policy: ErrorPolicy
+) -> list[Paper]:
     """Papers of a metadata.csv, one per cord_uid (the first row wins), with the parses they claim."""
+
     def decoded_lines() -> Iterator[str]:
         for number, raw in enumerate(handle, start=1):
             try:
@@ -155,12 +162,20 @@ def read_metadata(handle: IO[bytes], path: str | Path, member: str | None, parse
             seen.add(key)
             shas = [s.strip() for s in (row.get("sha") or "").split(";") if s.strip()]
             pmcids = [p.strip() for p in (row.get("pmcid") or "").split(";") if p.strip()]
-            papers.append(Paper(title=row.get("title") or "", abstract=row.get("abstract") or "",
-                                authors=row.get("authors") or "",
-                                claims=tuple(k for k in pmcids + shas if k in parse_keys)))
+            papers.append(
+                Paper(
+                    title=row.get("title") or "",
+                    abstract=row.get("abstract") or "",
+                    authors=row.get("authors") or "",
+                    claims=tuple(k for k in pmcids + shas if k in parse_keys),
+                )
+            )
     except csv.Error as exc:
-        policy(CorpusError(path, f"malformed CSV ({exc})", member=member, line=reader.line_num,
-                           kind=ErrorKind.MALFORMED_CSV))
+        policy(
+            CorpusError(
+                path, f"malformed CSV ({exc})", member=member, line=reader.line_num, kind=ErrorKind.MALFORMED_CSV
+            )
+        )
     return papers
 
 
@@ -189,7 +204,7 @@ class Cord19Release(Source):
     # ------------------------------------------------------------------ directories
     def _files(self) -> list[str]:
         """Paths of the directory's files relative to it, in a stable order."""
-        names = []
+        names: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.path):
             dirnames.sort()
             rel = os.path.relpath(dirpath, self.path)
@@ -219,6 +234,7 @@ class Cord19Release(Source):
     def _archive_members(self, policy: ErrorPolicy, parses: bool = True) -> Iterator[tuple[str, bytes | None]]:
         """(member name, contents) of the archive's parse JSONs and metadata files, nested archives
         included; with ``parses=False`` a parse's contents are not read (None)."""
+
         def walk(tar: tarfile.TarFile, prefix: str) -> Iterator[tuple[str, bytes | None]]:
             for info in tar:
                 name = prefix + info.name
@@ -248,7 +264,8 @@ class Cord19Release(Source):
 
     def _archive_records(self, policy: ErrorPolicy) -> Iterator[list[str]]:
         # First pass: member names and metadata files; second pass: the parses, in archive order.
-        names, metadata = [], {}
+        names: list[str] = []
+        metadata: dict[str, bytes] = {}
         for name, data in self._archive_members(policy, parses=False):
             names.append(name)
             if is_metadata(name) and data is not None:

@@ -24,8 +24,15 @@ TEXT_SUFFIXES = (".txt", ".txt.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CORPUS_SUFFIXES = TEXT_SUFFIXES + JSONL_SUFFIXES + ARCHIVE_SUFFIXES
-RELEASE_MARKERS = ("metadata.csv", "document_parses", "comm_use_subset", "noncomm_use_subset",
-                   "custom_license", "pmc_custom_license", "biorxiv_medrxiv")
+RELEASE_MARKERS = (
+    "metadata.csv",
+    "document_parses",
+    "comm_use_subset",
+    "noncomm_use_subset",
+    "custom_license",
+    "pmc_custom_license",
+    "biorxiv_medrxiv",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,9 @@ class Partition:
         for units in self.source.records(ErrorPolicy(on_error, skips), Selection(self.index, self.count)):
             yield from units
 
-    def unit_batches(self, on_error: str = "raise", skips: SkipCounts | None = None
-                     ) -> Iterator[tuple[bytes, np.ndarray]]:
+    def unit_batches(
+        self, on_error: str = "raise", skips: SkipCounts | None = None
+    ) -> Iterator[tuple[bytes, np.ndarray]]:
         """Stream the units as (UTF-8 buffer, end offset of each unit), units separated by a byte."""
         yield from self.source.unit_batches(ErrorPolicy(on_error, skips), Selection(self.index, self.count))
 
@@ -61,7 +69,7 @@ class Corpus:
         total = sum(sizes)
         if max_bytes:
             target = max(target, -(-total // max_bytes))
-        parts = []
+        parts: list[Partition] = []
         for source, size in zip(self.sources, sizes, strict=True):
             count = max(1, min(round(target * size / total), source.max_partitions()))
             parts.extend(Partition(source, index, count) for index in range(count))
@@ -83,7 +91,8 @@ def _suffix(path: Path) -> str:
 
 def _looks_like_release(directory: Path) -> bool:
     return any((directory / marker).exists() for marker in RELEASE_MARKERS) or any(
-        is_metadata(p.name) for p in directory.glob("*.csv"))
+        is_metadata(p.name) for p in directory.glob("*.csv")
+    )
 
 
 def _source_for_file(path: Path, text_fields: tuple[str, ...]) -> Source:
@@ -94,12 +103,13 @@ def _source_for_file(path: Path, text_fields: tuple[str, ...]) -> Source:
         return JsonLinesFile(path, text_fields)
     if suffix in ARCHIVE_SUFFIXES:
         return Cord19Release(path)
-    raise ConfigError(f"{path}: unsupported corpus file type (expected .txt, .txt.gz, .jsonl, "
-                      f".jsonl.gz, a CORD-19 release directory or .tar.gz)")
+    raise ConfigError(
+        f"{path}: unsupported corpus file type (expected .txt, .txt.gz, .jsonl, "
+        f".jsonl.gz, a CORD-19 release directory or .tar.gz)"
+    )
 
 
-def open_corpus(paths: Iterable[str | os.PathLike], *,
-                text_fields: Iterable[str] = DEFAULT_TEXT_FIELDS) -> Corpus:
+def open_corpus(paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str] = DEFAULT_TEXT_FIELDS) -> Corpus:
     """A ``Corpus`` over files, directories of files, and CORD-19 releases (directory or archive)."""
     sources: list[Source] = []
     fields = tuple(text_fields)
@@ -117,8 +127,10 @@ def open_corpus(paths: Iterable[str | os.PathLike], *,
                 sources.append(Cord19Release(path))  # a folder of parses, e.g. one release subset
                 continue
             if not found:
-                raise ConfigError(f"{path}: no corpus files (.txt, .txt.gz, .jsonl, .jsonl.gz, "
-                                  f".tar.gz) and not a CORD-19 release directory")
+                raise ConfigError(
+                    f"{path}: no corpus files (.txt, .txt.gz, .jsonl, .jsonl.gz, "
+                    f".tar.gz) and not a CORD-19 release directory"
+                )
             sources.extend(_source_for_file(p, fields) for p in found)
     if not sources:
         raise ConfigError("no corpus given")

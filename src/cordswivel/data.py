@@ -13,14 +13,20 @@ from .errors import DataDirError
 
 ENV_VAR = "CORDSWIVEL_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORD19_SAMPLE_FILES = ("cord19_ann_sentences.txt.gz", "fhircat_2020-03-13_title_abstract.jsonl.gz",
-                       "metadata_rows.jsonl.gz")
+CORD19_SAMPLE_FILES = (
+    "cord19_ann_sentences.txt.gz",
+    "fhircat_2020-03-13_title_abstract.jsonl.gz",
+    "metadata_rows.jsonl.gz",
+)
 
 
 def find_data_dir(explicit: str | os.PathLike | None = None) -> Path:
     """The data directory, or a ``DataDirError`` saying what to put where."""
-    candidates = [("--data-dir", explicit), (f"${ENV_VAR}", os.environ.get(ENV_VAR)),
-                  ("default", REPO_ROOT.parent / "shared" / "data")]
+    candidates = [
+        ("--data-dir", explicit),
+        (f"${ENV_VAR}", os.environ.get(ENV_VAR)),
+        ("default", REPO_ROOT.parent / "shared" / "data"),
+    ]
     for origin, value in candidates:
         if value:
             path = Path(value)
@@ -31,7 +37,8 @@ def find_data_dir(explicit: str | os.PathLike | None = None) -> Path:
     raise DataDirError(
         f"no data directory: pass --data-dir DIR or set ${ENV_VAR}; DIR must hold cord19/ (CORD-19 "
         f"text: .txt/.jsonl files or a release) and scicite/ (train.jsonl, dev.jsonl, test.jsonl); "
-        f"see README.md, 'Data'")
+        f"see README.md, 'Data'"
+    )
 
 
 def cord19_sample_paths(data_dir: str | os.PathLike | None = None) -> list[Path]:

@@ -24,12 +24,20 @@ from .report import DemoResult, plot_training_loss, write_report
 from .scicite import load_scicite, prediction_rows, train_classifier, write_classifier_outputs
 
 
-def run_demo(out_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None = None, workers: int | None = None,
-             classifier_config: ClassifierConfig = ClassifierConfig(), swivel_config: SwivelConfig = DEMO_SWIVEL,
-             corpus_paths: Sequence[str | os.PathLike] | None = None, cooccur_config: CooccurConfig = DEMO_COOCCUR,
-             log: Callable[[str], None] = print, count_progress: Progress | None = None,
-             epoch_progress: Callable[[int, int], Any] | None = None,
-             on_classifier_epoch: Callable[[int, dict], None] | None = None) -> DemoResult:
+def run_demo(
+    out_dir: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
+    classifier_config: ClassifierConfig = ClassifierConfig(),
+    swivel_config: SwivelConfig = DEMO_SWIVEL,
+    corpus_paths: Sequence[str | os.PathLike] | None = None,
+    cooccur_config: CooccurConfig = DEMO_COOCCUR,
+    log: Callable[[str], None] = print,
+    count_progress: Progress | None = None,
+    epoch_progress: Callable[[int, int], Any] | None = None,
+    on_classifier_epoch: Callable[[int, dict], None] | None = None,
+) -> DemoResult:
     """Everything the tutorial shows, into ``out_dir`` (report.html, metrics.json, model, plots).
 
     ``corpus_paths``/``cooccur_config`` replace the bundled sample and its settings (for tests).
@@ -38,10 +46,17 @@ def run_demo(out_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None =
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log("1/4 training Swivel embeddings")
-    training = run_training(out_dir / "model", corpus=corpus_paths or cord19_sample_paths(data_dir),
-                            cooccur_config=cooccur_config, swivel_config=swivel_config, workers=workers,
-                            resume=True, overwrite=True, count_progress=count_progress,
-                            epoch_progress=epoch_progress)
+    training = run_training(
+        out_dir / "model",
+        corpus=corpus_paths or cord19_sample_paths(data_dir),
+        cooccur_config=cooccur_config,
+        swivel_config=swivel_config,
+        workers=workers,
+        resume=True,
+        overwrite=True,
+        count_progress=count_progress,
+        epoch_progress=epoch_progress,
+    )
     training_seconds = time.perf_counter() - started
     model = training.embedding
     log("2/4 similarity heatmap and neighbours")
@@ -53,11 +68,19 @@ def run_demo(out_dir: str | os.PathLike, *, data_dir: str | os.PathLike | None =
     write_classifier_outputs(classifier, data, out_dir / "scicite")
     log("4/4 report")
     plot_training_loss(training.losses, out_dir / "training_loss.png")
-    result = DemoResult(out_dir=out_dir, cooccur_config=cooccur_config, swivel_config=swivel_config,
-                        training=training, heatmap=heatmap, coherence=group_cosines(model),
-                        neighbours=neighbour_table(model, TUTORIAL_TERMS), classifier=classifier,
-                        predictions=prediction_rows(classifier.model, data.test),
-                        training_seconds=training_seconds, seconds=0.0)
+    result = DemoResult(
+        out_dir=out_dir,
+        cooccur_config=cooccur_config,
+        swivel_config=swivel_config,
+        training=training,
+        heatmap=heatmap,
+        coherence=group_cosines(model),
+        neighbours=neighbour_table(model, TUTORIAL_TERMS),
+        classifier=classifier,
+        predictions=prediction_rows(classifier.model, data.test),
+        training_seconds=training_seconds,
+        seconds=0.0,
+    )
     write_report(out_dir / "report.html", result)
     result = dataclasses.replace(result, seconds=time.perf_counter() - started)
     atomic_write_json(out_dir / "metrics.json", result.metrics())

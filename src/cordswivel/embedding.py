@@ -1,8 +1,9 @@
 """The text embedding: a trained vocabulary and its vectors, used like TF-Hub's CORD-19 module.
 
-``embed`` follows the module (docs/design.md, "The text embedding"): the training tokenizer, one vector per token, out-of-vocabulary
-tokens on the OOV bucket rows (zeros unless fine-tuned) that still count, the ``sqrtn`` combiner
-(sum / sqrt(number of tokens)), and a zero vector for a string without tokens.
+``embed`` follows the module (docs/design.md, "The text embedding"): the training tokenizer, one
+vector per token, out-of-vocabulary tokens on the OOV bucket rows (zeros unless fine-tuned) that
+still count, the ``sqrtn`` combiner (sum / sqrt(number of tokens)), and a zero vector for a string
+without tokens.
 
 Model directory (``save`` / ``load``):
 
@@ -76,19 +77,27 @@ class TextEmbedding:
     (1, 128)
     """
 
-    def __init__(self, vocab: Vocabulary, table: np.ndarray, *, lowercase: bool = False,
-                 num_oov_buckets: int = 1, config: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        table: np.ndarray,
+        *,
+        lowercase: bool = False,
+        num_oov_buckets: int = 1,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         table = np.asarray(table, dtype=np.float32)
         if num_oov_buckets < 1:
             raise ConfigError("num_oov_buckets must be at least 1")
         if table.ndim != 2 or table.shape[0] != len(vocab) + num_oov_buckets:
-            raise ModelFormatError(f"vector table has shape {table.shape}, expected "
-                                   f"({len(vocab) + num_oov_buckets}, dim)")
+            raise ModelFormatError(
+                f"vector table has shape {table.shape}, expected ({len(vocab) + num_oov_buckets}, dim)"
+            )
         self._vocab = vocab
-        self.table = table                   # (V + num_oov_buckets, dim), what embed() looks up
+        self.table = table  # (V + num_oov_buckets, dim), what embed() looks up
         self.lowercase = lowercase
         self.num_oov_buckets = num_oov_buckets
-        self.config = dict(config or {})    # what made it: training settings, corpus statistics
+        self.config = dict(config or {})  # what made it: training settings, corpus statistics
         self._unit: np.ndarray | None = None
 
     # ------------------------------------------------------------------ properties
@@ -105,7 +114,7 @@ class TextEmbedding:
     @property
     def vectors(self) -> np.ndarray:
         """(V, dim) vectors of the vocabulary words (OOV rows excluded)."""
-        return self.table[:len(self._vocab)]
+        return self.table[: len(self._vocab)]
 
     @property
     def embedding_dim(self) -> int:
@@ -135,7 +144,7 @@ class TextEmbedding:
         ids = np.fromiter((self._vocab.get(t) for t in tokens), dtype=np.int64, count=len(tokens))
         oov = ids < 0
         if oov.any():
-            ids[oov] = size + self._oov_buckets([t for t, o in zip(tokens, oov) if o])
+            ids[oov] = size + self._oov_buckets([t for t, o in zip(tokens, oov, strict=False) if o])
         return ids
 
     def _oov_buckets(self, tokens: list[str]) -> np.ndarray:
@@ -143,6 +152,7 @@ class TextEmbedding:
             return np.zeros(len(tokens), dtype=np.int64)
         # TF's StaticVocabularyTable: Fingerprint64(token) % num_oov_buckets (lazy: TensorFlow is slow to import).
         import tensorflow as tf
+
         return tf.strings.to_hash_bucket_fast(tokens, self.num_oov_buckets).numpy().astype(np.int64)
 
     def keras_layer(self, *, trainable: bool = False, name: str = "text_embedding") -> Any:
@@ -150,8 +160,14 @@ class TextEmbedding:
         ``trainable`` the vector table (OOV rows included) is fine-tuned."""
         from .layers import TextEmbeddingLayer  # deliberately lazy: TensorFlow takes seconds to import
 
-        return TextEmbeddingLayer(self.vocab, self.table, lowercase=self.lowercase,
-                                  num_oov_buckets=self.num_oov_buckets, trainable=trainable, name=name)
+        return TextEmbeddingLayer(
+            self.vocab,
+            self.table,
+            lowercase=self.lowercase,
+            num_oov_buckets=self.num_oov_buckets,
+            trainable=trainable,
+            name=name,
+        )
 
     def embed(self, texts: Iterable[str]) -> np.ndarray:
         """(n, dim) float32 sentence vectors: sum of token vectors / sqrt(token count)."""
@@ -222,13 +238,17 @@ class TextEmbedding:
         model_a, human_a = np.asarray(model), np.asarray(human)
         if len(model) < 2:
             return WordPairsResult(float("nan"), float("nan"), len(model), total)
-        return WordPairsResult(pearson=_pearson(model_a, human_a),
-                               spearman=_pearson(_ranks(model_a), _ranks(human_a)),
-                               pairs_covered=len(model), pairs_total=total)
+        return WordPairsResult(
+            pearson=_pearson(model_a, human_a),
+            spearman=_pearson(_ranks(model_a), _ranks(human_a)),
+            pairs_covered=len(model),
+            pairs_total=total,
+        )
 
     # ------------------------------------------------------------------ files
-    def save(self, directory: str | os.PathLike, *, overwrite: bool = False,
-             extra_files: dict[str, str] | None = None) -> Path:
+    def save(
+        self, directory: str | os.PathLike, *, overwrite: bool = False, extra_files: dict[str, str] | None = None
+    ) -> Path:
         """Write the model directory atomically (see the module docstring)."""
         directory = Path(directory)
         with atomic_directory(directory, overwrite=overwrite) as tmp:
@@ -237,10 +257,15 @@ class TextEmbedding:
             for name, text in (extra_files or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
             config = dict(self.config)
-            config.update(format=FORMAT, version=FORMAT_VERSION, embedding_dim=self.embedding_dim,
-                          vocab_size=len(self), num_oov_buckets=self.num_oov_buckets,
-                          tokenizer={"lowercase": self.lowercase},
-                          vectors_sha256=hashlib.sha256(self.table.tobytes()).hexdigest())
+            config.update(
+                format=FORMAT,
+                version=FORMAT_VERSION,
+                embedding_dim=self.embedding_dim,
+                vocab_size=len(self),
+                num_oov_buckets=self.num_oov_buckets,
+                tokenizer={"lowercase": self.lowercase},
+                vectors_sha256=hashlib.sha256(self.table.tobytes()).hexdigest(),
+            )
             atomic_write_json(tmp / "config.json", config)
         return directory
 
@@ -259,15 +284,21 @@ class TextEmbedding:
         except (OSError, ValueError) as exc:
             raise ModelFormatError(f"{directory / VECTORS_FILE}: cannot read ({exc})") from None
         if len(vocab) != config.get("vocab_size"):
-            raise ModelFormatError(f"{directory}: vocab.tsv has {len(vocab)} words, config.json says "
-                                   f"{config.get('vocab_size')}")
+            raise ModelFormatError(
+                f"{directory}: vocab.tsv has {len(vocab)} words, config.json says {config.get('vocab_size')}"
+            )
         expected = (config["vocab_size"] + config["num_oov_buckets"], config["embedding_dim"])
         if table.shape != expected or table.dtype != np.float32:
-            raise ModelFormatError(f"{directory / VECTORS_FILE}: {table.dtype} {table.shape}, "
-                                   f"expected float32 {expected}")
+            raise ModelFormatError(
+                f"{directory / VECTORS_FILE}: {table.dtype} {table.shape}, expected float32 {expected}"
+            )
         digest = config.get("vectors_sha256")
         if digest and hashlib.sha256(table.tobytes()).hexdigest() != digest:
             raise ModelFormatError(f"{directory / VECTORS_FILE}: checksum does not match config.json")
-        return cls(vocab, table, lowercase=bool(config["tokenizer"]["lowercase"]),
-                   num_oov_buckets=int(config["num_oov_buckets"]), config=config)
-
+        return cls(
+            vocab,
+            table,
+            lowercase=bool(config["tokenizer"]["lowercase"]),
+            num_oov_buckets=int(config["num_oov_buckets"]),
+            config=config,
+        )

@@ -35,8 +35,15 @@ class DataDirError(CordswivelError):
 class CorpusError(CordswivelError):
     """A corpus file cannot be read; names the file and, where known, the line or member."""
 
-    def __init__(self, path: str | os.PathLike, message: str, *, line: int | None = None,
-                 member: str | None = None, kind: ErrorKind = ErrorKind.INVALID):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        message: str,
+        *,
+        line: int | None = None,
+        member: str | None = None,
+        kind: ErrorKind = ErrorKind.INVALID,
+    ) -> None:
         self.path = str(path)
         self.line = line
         self.member = member
@@ -74,7 +81,7 @@ class TrainingError(CordswivelError):
 class OutOfVocabularyError(CordswivelError, KeyError):
     """A word is not in the vocabulary (also a KeyError, as in gensim)."""
 
-    def __init__(self, word: str):
+    def __init__(self, word: str) -> None:
         self.word = word
         super().__init__(f"word {word!r} not in vocabulary")
 

@@ -23,9 +23,9 @@ from .errors import ConfigError, CordswivelError
 
 log = logging.getLogger(__name__)
 
-PROCESS_BYTES = 200 << 20   # one Python process with NumPy, Numba and Dask loaded, before any data
+PROCESS_BYTES = 200 << 20  # one Python process with NumPy, Numba and Dask loaded, before any data
 
-Progress = Callable[[str, int], Any]   # (label, total) -> a tqdm-like bar (update, close)
+Progress = Callable[[str, int], Any]  # (label, total) -> a tqdm-like bar (update, close)
 
 
 def parse_size(text: str | int) -> int:
@@ -58,9 +58,13 @@ class Budget:
         """Each worker's share of ``limit`` once this process and the workers themselves are paid for."""
         data = limit - (workers + 1) * PROCESS_BYTES
         if data < limit // 4:
-            log.warning("a memory limit of %d MB leaves little room for counting data once %d processes of "
-                        "about %d MB have started; counting with small buffers", limit >> 20, workers + 1,
-                        PROCESS_BYTES >> 20)
+            log.warning(
+                "a memory limit of %d MB leaves little room for counting data once %d processes of "
+                "about %d MB have started; counting with small buffers",
+                limit >> 20,
+                workers + 1,
+                PROCESS_BYTES >> 20,
+            )
         return cls(max(data, limit // 4) // workers)
 
     def chunk_tokens(self, window: int) -> int:
@@ -84,8 +88,7 @@ class Budget:
         return max(self.worker_bytes // 8, 1 << 16)
 
 
-def process_pool(workers: int, preload: Callable[[], None] | None = None
-                 ) -> concurrent.futures.ProcessPoolExecutor:
+def process_pool(workers: int, preload: Callable[[], None] | None = None) -> concurrent.futures.ProcessPoolExecutor:
     """A process pool for Dask's local scheduler.
 
     Fork starts workers in milliseconds with what ``preload`` loaded (compiled kernels) already in
@@ -103,8 +106,14 @@ class Runner:
     """Runs lists of Dask delayed tasks: on a dask.distributed ``client``, else on a local process
     pool (threads are of no use: the work holds the GIL), else in this process (one worker)."""
 
-    def __init__(self, workers: int, *, pool: concurrent.futures.Executor | None = None, client: Any = None,
-                 progress: Progress | None = None):
+    def __init__(
+        self,
+        workers: int,
+        *,
+        pool: concurrent.futures.Executor | None = None,
+        client: Any = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.workers, self.pool, self.client, self.progress = workers, pool, client, progress
 
     def compute(self, tasks: Sequence[Any], label: str) -> tuple:
@@ -140,8 +149,13 @@ class Runner:
 
 
 @contextlib.contextmanager
-def runner(*, workers: int | None, scheduler: str | None, progress: Progress | None = None,
-           preload: Callable[[], None] | None = None) -> Iterator[Runner]:
+def runner(
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Progress | None = None,
+    preload: Callable[[], None] | None = None,
+) -> Iterator[Runner]:
     """A ``Runner`` on the cluster at ``scheduler``, else on ``workers`` local processes (default:
     all cores); the pool or the cluster connection is closed on exit."""
     client = connect(scheduler) if scheduler else None

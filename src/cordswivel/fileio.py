@@ -69,7 +69,7 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
 def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types allow_pickle only
 
 
 def check_output_free(path: str | os.PathLike, overwrite: bool) -> None:

@@ -34,15 +34,22 @@ def load_text_vectors(path: str | os.PathLike, *, lowercase: bool = False) -> Te
         if len(parts) == 2 and all(p.isdigit() for p in parts):
             count, dim = int(parts[0]), int(parts[1])
             body = handle.read()
-            words, vectors = (_read_binary(body, count, dim, path) if _is_binary(body, dim)
-                              else _read_text(body.splitlines(), path, 2))
+            words, vectors = (
+                _read_binary(body, count, dim, path)
+                if _is_binary(body, dim)
+                else _read_text(body.splitlines(), path, 2)
+            )
         else:
             words, vectors = _read_text([head, *handle.read().splitlines()], path, 1)
     if not words:
         raise ModelFormatError(f"{path}: no vectors")
     table = np.vstack([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
-    return TextEmbedding(Vocabulary(tuple(words), np.zeros(len(words), np.int64)), table, lowercase=lowercase,
-                         config={"source": str(path)})
+    return TextEmbedding(
+        Vocabulary(tuple(words), np.zeros(len(words), np.int64)),
+        table,
+        lowercase=lowercase,
+        config={"source": str(path)},
+    )
 
 
 def _is_binary(body: bytes, dim: int) -> bool:
@@ -103,9 +110,14 @@ def export_projector(embedding: TextEmbedding, out_dir: str | os.PathLike, *, ov
     out_dir = Path(out_dir)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         np.savetxt(tmp / "vectors.tsv", embedding.vectors, delimiter="\t", fmt="%.6g")
-        (tmp / "metadata.tsv").write_text("word\tcount\n" + "".join(
-            f"{w}\t{int(c)}\n" for w, c in zip(embedding.vocab, embedding.counts, strict=True)), encoding="utf-8")
+        (tmp / "metadata.tsv").write_text(
+            "word\tcount\n"
+            + "".join(f"{w}\t{int(c)}\n" for w, c in zip(embedding.vocab, embedding.counts, strict=True)),
+            encoding="utf-8",
+        )
         (tmp / "projector_config.pbtxt").write_text(
             f'embeddings {{\n  tensor_name: "{PROJECTOR_TENSOR}"\n  tensor_path: "vectors.tsv"\n'
-            '  metadata_path: "metadata.tsv"\n}\n', encoding="utf-8")
+            '  metadata_path: "metadata.tsv"\n}\n',
+            encoding="utf-8",
+        )
     return out_dir

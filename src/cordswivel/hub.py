@@ -1,7 +1,7 @@
 """TF-Hub interoperability: export a drop-in TF2 SavedModel, and use TF-Hub text-embedding modules.
 
-Export follows the TF2 text-embedding convention of tensorflow/hub (docs/design.md, "TF-Hub
-module"): a ``tf.train.Checkpoint`` whose ``__call__`` maps a 1-D string batch to float32
+Export follows the TF2 text-embedding convention of tensorflow/hub (docs/design.md, "TF-Hub module"):
+a ``tf.train.Checkpoint`` whose ``__call__`` maps a 1-D string batch to float32
 ``[batch, dim]``, with ``variables``, ``trainable_variables`` (the embedding matrix) and
 ``regularization_losses``; the vocabulary is the asset ``assets/vocab.txt`` looked up by a
 ``StaticVocabularyTable`` (OOV id = vocab size + Fingerprint64(token) % buckets); tokens come from
@@ -35,15 +35,22 @@ VOCAB_ASSET = "vocab.txt"
 class TextEmbeddingModule(tf.train.Checkpoint):
     """The exported module: strings [batch] -> float32 [batch, dim]."""
 
-    def __init__(self, vocab_file: str | os.PathLike, table: np.ndarray, *, num_oov_buckets: int,
-                 lowercase: bool):
+    def __init__(
+        self, vocab_file: str | os.PathLike, table: np.ndarray, *, num_oov_buckets: int, lowercase: bool
+    ) -> None:
         super().__init__()
         self._lowercase = lowercase
         self.vocab_file = tf.saved_model.Asset(str(vocab_file))
         self.table = tf.lookup.StaticVocabularyTable(
-            tf.lookup.TextFileInitializer(self.vocab_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                                          tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
-            num_oov_buckets=num_oov_buckets)
+            tf.lookup.TextFileInitializer(
+                self.vocab_file,
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
+            ),
+            num_oov_buckets=num_oov_buckets,
+        )
         self.embeddings = tf.Variable(table, dtype=tf.float32, name="embeddings")
         self.variables = [self.embeddings]
         self.trainable_variables = [self.embeddings]
@@ -61,8 +68,9 @@ def export_hub_module(embedding: TextEmbedding, out_dir: str | os.PathLike, *, o
     with tempfile.TemporaryDirectory() as scratch, atomic_directory(out_dir, overwrite=overwrite) as tmp:
         vocab_file = Path(scratch) / VOCAB_ASSET
         vocab_file.write_text("".join(f"{t}\n" for t in embedding.vocab), encoding="utf-8")
-        module = TextEmbeddingModule(vocab_file, embedding.table, num_oov_buckets=embedding.num_oov_buckets,
-                                     lowercase=embedding.lowercase)
+        module = TextEmbeddingModule(
+            vocab_file, embedding.table, num_oov_buckets=embedding.num_oov_buckets, lowercase=embedding.lowercase
+        )
         tf.saved_model.save(module, str(tmp), signatures={"default": module.__call__.get_concrete_function()})
     return out_dir
 
@@ -71,7 +79,7 @@ class HubTextEmbedding(TextEmbedding):
     """A TF-Hub text-embedding SavedModel: ``embed`` runs the module (its own tokenization); ``vocab``
     and ``vectors`` come from its vocabulary asset and embedding variable, for neighbours and heatmaps."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         try:
             self._module = tf.saved_model.load(str(self.path))
@@ -81,8 +89,12 @@ class HubTextEmbedding(TextEmbedding):
             raise ModelFormatError(f"{self.path}: the SavedModel is not callable (not a text embedding)")
         tokens = self._asset_vocabulary()
         table = self._embedding_matrix(len(tokens))
-        super().__init__(Vocabulary(tuple(tokens), np.zeros(len(tokens), np.int64)), table,
-                         num_oov_buckets=table.shape[0] - len(tokens), config={"source": str(self.path)})
+        super().__init__(
+            Vocabulary(tuple(tokens), np.zeros(len(tokens), np.int64)),
+            table,
+            num_oov_buckets=table.shape[0] - len(tokens),
+            config={"source": str(self.path)},
+        )
 
     def _asset_vocabulary(self) -> list[str]:
         assets = sorted((self.path / "assets").glob("*")) if (self.path / "assets").is_dir() else []
@@ -91,8 +103,9 @@ class HubTextEmbedding(TextEmbedding):
         return assets[0].read_text(encoding="utf-8").rstrip("\n").split("\n")
 
     def _embedding_matrix(self, vocab_size: int) -> np.ndarray:
-        candidates = [v for v in getattr(self._module, "variables", [])
-                      if len(v.shape) == 2 and v.shape[0] >= vocab_size]
+        candidates = [
+            v for v in getattr(self._module, "variables", []) if len(v.shape) == 2 and v.shape[0] >= vocab_size
+        ]
         if not candidates:
             raise ModelFormatError(f"{self.path}: no embedding variable with at least {vocab_size} rows")
         return np.asarray(max(candidates, key=lambda v: int(v.shape[0])).numpy(), dtype=np.float32)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 _SPACE_CLASS = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE if c != " ")
 _PUNCT_CLASS = "".join(f"\\x{{{ord(c):x}}}" for c in PUNCTUATION)
-SPACE_PATTERN = f"[{_SPACE_CLASS}]"                     # RE2: every whitespace character but the space
+SPACE_PATTERN = f"[{_SPACE_CLASS}]"  # RE2: every whitespace character but the space
 STRIP_PATTERN = f"^[{_PUNCT_CLASS}]+|[{_PUNCT_CLASS}]+$"  # RE2: punctuation at either end
 
 
@@ -50,8 +50,15 @@ def embed_tokens(tokens: tf.RaggedTensor, lookup: Any, embeddings: tf.Variable) 
 class TextEmbeddingLayer(keras.layers.Layer):
     """Raw strings [batch] to sqrtn sentence vectors [batch, dim], as TF-Hub's text-embedding modules."""
 
-    def __init__(self, vocab: Sequence[str], table: np.ndarray, *, lowercase: bool = False,
-                 num_oov_buckets: int = 1, **kwargs: Any):
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        table: np.ndarray,
+        *,
+        lowercase: bool = False,
+        num_oov_buckets: int = 1,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("dtype", tf.string)
         super().__init__(**kwargs)
         self.lowercase = bool(lowercase)
@@ -59,11 +66,15 @@ class TextEmbeddingLayer(keras.layers.Layer):
         keys = tf.constant(list(vocab), dtype=tf.string)
         self.lookup = tf.lookup.StaticVocabularyTable(
             tf.lookup.KeyValueTensorInitializer(keys, tf.range(len(vocab), dtype=tf.int64)),
-            num_oov_buckets=self.num_oov_buckets)
+            num_oov_buckets=self.num_oov_buckets,
+        )
         self.embeddings = self.add_weight(
-            name="embeddings", shape=np.shape(table), dtype=tf.float32,
+            name="embeddings",
+            shape=np.shape(table),
+            dtype=tf.float32,
             initializer=keras.initializers.Constant(np.asarray(table, dtype=np.float32)),
-            trainable=self.trainable)
+            trainable=self.trainable,
+        )
 
     def call(self, texts: tf.Tensor) -> tf.Tensor:
         texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])
@@ -73,8 +84,9 @@ class TextEmbeddingLayer(keras.layers.Layer):
         return (input_shape[0], self.embeddings.shape[1])
 
 
-def make_text_embedding_layer(embedding: TextEmbedding, *, trainable: bool = False,
-                              name: str = "text_embedding") -> keras.layers.Layer:
+def make_text_embedding_layer(
+    embedding: TextEmbedding, *, trainable: bool = False, name: str = "text_embedding"
+) -> keras.layers.Layer:
     """A tf-keras layer on raw strings whose output equals ``embedding.embed`` (``keras_layer``):
     a ``TextEmbeddingLayer``, or ``hub.KerasLayer`` for a TF-Hub module loaded by ``cordswivel.load``."""
     return embedding.keras_layer(trainable=trainable, name=name)

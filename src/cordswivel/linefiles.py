@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-READ_BYTES = 1 << 22   # bytes read at a time
+READ_BYTES = 1 << 22  # bytes read at a time
 
 
 class LineNumbers:
     """File line numbers of lines counted from byte ``start``; the lines before it are counted only
     when an error needs a line number."""
 
-    def __init__(self, path: Path, start: int):
+    def __init__(self, path: Path, start: int) -> None:
         self.path, self.start = path, start
         self.base: int | None = 0 if start == 0 else None
 
@@ -51,18 +51,18 @@ class LineBatch:
 
 def _whole_lines(handle: BinaryIO, start: int, end: int | None) -> Iterator[list[bytes]]:
     """Batches of the lines of ``handle`` (positioned at byte ``start``) that start before ``end``."""
-    pending, position = b"", start   # position: file offset of the first byte of ``pending``
+    pending, position = b"", start  # position: file offset of the first byte of ``pending``
     while True:
         chunk = handle.read(READ_BYTES)
         data, done = pending + chunk, not chunk
         if end is not None and position + len(data) >= end:
             cut = data.find(b"\n", max(end - 1 - position, 0))
-            if cut >= 0 or done:   # the range's last line is complete
-                data, done = (data[:cut + 1] if cut >= 0 else data), True
+            if cut >= 0 or done:  # the range's last line is complete
+                data, done = (data[: cut + 1] if cut >= 0 else data), True
         lines = data.split(b"\n")
         pending = b"" if done else lines.pop()
         if done and lines and not lines[-1]:
-            lines.pop()   # the final newline ends the last line; it does not start one
+            lines.pop()  # the final newline ends the last line; it does not start one
         position += len(data) - len(pending)
         if lines:
             yield lines
@@ -77,9 +77,9 @@ def byte_range_lines(path: Path, index: int, count: int) -> Iterator[LineBatch]:
         first, end = size * index // count, size * (index + 1) // count
         if first > 0:
             handle.seek(first - 1)
-            first += len(handle.readline()) - 1   # that line started in the range before
+            first += len(handle.readline()) - 1  # that line started in the range before
         if first >= end:
-            return   # no line starts in this range
+            return  # no line starts in this range
         handle.seek(first)
         line_of, number = LineNumbers(path, first), 0
         for lines in _whole_lines(handle, first, end):
@@ -88,16 +88,18 @@ def byte_range_lines(path: Path, index: int, count: int) -> Iterator[LineBatch]:
             yield LineBatch(line_of, batch, number)
 
 
-def stream_lines(path: Path, block: int = 1, keep_block: Callable[[int], bool] | None = None
-                 ) -> Iterator[LineBatch]:
+def stream_lines(path: Path, block: int = 1, keep_block: Callable[[int], bool] | None = None) -> Iterator[LineBatch]:
     """The lines of a whole file, plain or gzipped (``.gz``); with ``keep_block``, only the lines of
     the blocks of ``block`` lines for which ``keep_block(block number)`` is true."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as handle:
         line_of, number = LineNumbers(path, 0), 0
-        for lines in _whole_lines(handle, 0, None):   # type: ignore[arg-type]
+        for lines in _whole_lines(handle, 0, None):  # type: ignore[arg-type]
             numbered = enumerate(lines, start=number + 1)
-            kept = list(numbered) if keep_block is None else [
-                (n, raw) for n, raw in numbered if keep_block((n - 1) // block)]
+            kept = (
+                list(numbered)
+                if keep_block is None
+                else [(n, raw) for n, raw in numbered if keep_block((n - 1) // block)]
+            )
             number += len(lines)
             yield LineBatch(line_of, kept, number)

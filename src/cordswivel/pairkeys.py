@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-EXACT_WINDOW = 20     # up to this window, 1/d is exact in count units (lcm(1..20) < 2**28)
+EXACT_WINDOW = 20  # up to this window, 1/d is exact in count units (lcm(1..20) < 2**28)
 
 
 def count_unit(window: int) -> int:
@@ -40,16 +40,18 @@ def unit_weights(window: int) -> np.ndarray:
 class PairKeys:
     """Bit layout of the pair keys of a vocabulary and window (see the module docstring)."""
 
-    id_bits: int    # bits of a word id
-    d_bits: int     # bits of a distance 0..window
+    id_bits: int  # bits of a word id
+    d_bits: int  # bits of a distance 0..window
 
     @classmethod
     def layout(cls, vocab_size: int, window: int) -> PairKeys:
         """The layout, or a ``ConfigError`` when two ids and a distance do not fit a signed 64-bit key."""
         keys = cls(id_bits=max(1, (vocab_size - 1).bit_length()), d_bits=max(1, window.bit_length()))
         if 2 * keys.id_bits + keys.d_bits > 63:
-            raise ConfigError(f"a vocabulary of {vocab_size:,} words with window {window} does not fit "
-                              f"the 64-bit pair keys; lower --max-vocab or --window")
+            raise ConfigError(
+                f"a vocabulary of {vocab_size:,} words with window {window} does not fit "
+                f"the 64-bit pair keys; lower --max-vocab or --window"
+            )
         return keys
 
 
@@ -59,7 +61,7 @@ def block_value_bits(shard_size: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys):
+def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys) -> int:
     """Count one chunk of units: dense cells for the top words, pair keys for the rest.
 
     ``ids`` are a partition's token ids, ``lengths`` its units' token counts, ``lut`` maps token ids
@@ -99,7 +101,7 @@ def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys
 
 
 @numba.njit(cache=True, nogil=True)
-def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights):
+def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights) -> tuple[np.ndarray, np.ndarray]:
     """Sorted pair keys -> (unique pairs i << id_bits | j, summed weights in count units)."""
     d_mask = (1 << d_bits) - 1
     id_mask = (1 << id_bits) - 1
@@ -117,11 +119,11 @@ def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights):
             sums[n] = 0
             last = pair
         sums[n] += w
-    return pairs[:n + 1], sums[:n + 1]
+    return pairs[: n + 1], sums[: n + 1]
 
 
 @numba.njit(cache=True)
-def block_keys(pairs, sums, id_bits, num_shards, shard_size, value_bits):
+def block_keys(pairs, sums, id_bits, num_shards, shard_size, value_bits) -> tuple[np.ndarray, np.ndarray]:
     """Upper-triangle pairs and their mirror images as block keys, grouped by block.
 
     Pair (i, j) goes to block (i % N, j % N) at local cell (i // N, j // N), and (j, i) to its
@@ -160,7 +162,7 @@ def block_keys(pairs, sums, id_bits, num_shards, shard_size, value_bits):
 
 
 @numba.njit(cache=True)
-def sum_block_keys(sorted_keys, value_bits):
+def sum_block_keys(sorted_keys, value_bits) -> tuple[np.ndarray, np.ndarray]:
     """Sorted block keys -> (unique local cell indices, summed values)."""
     shift = np.uint64(value_bits)
     mask = (np.uint64(1) << shift) - np.uint64(1)
@@ -174,11 +176,11 @@ def sum_block_keys(sorted_keys, value_bits):
             cells[n] = cell
             sums[n] = 0
         sums[n] += np.int64(sorted_keys[k] & mask)
-    return cells[:n + 1], sums[:n + 1]
+    return cells[: n + 1], sums[: n + 1]
 
 
 @numba.njit(cache=True)
-def merge_sums(cells_a, sums_a, cells_b, sums_b):
+def merge_sums(cells_a, sums_a, cells_b, sums_b) -> tuple[np.ndarray, np.ndarray]:
     """Two sorted (cells, sums) runs -> one, summing cells found in both."""
     cells = np.empty(cells_a.size + cells_b.size, dtype=np.int64)
     sums = np.empty(cells.size, dtype=np.int64)
@@ -196,4 +198,3 @@ def merge_sums(cells_a, sums_a, cells_b, sums_b):
             q += 1
         n += 1
     return cells[:n], sums[:n]
-

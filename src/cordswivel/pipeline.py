@@ -37,8 +37,8 @@ class TrainingResult:
     """A finished training run: the saved model and how training went."""
 
     embedding: TextEmbedding
-    losses: tuple[float, ...]          # mean block loss per epoch
-    epoch_seconds: tuple[float, ...]   # wall time per epoch
+    losses: tuple[float, ...]  # mean block loss per epoch
+    epoch_seconds: tuple[float, ...]  # wall time per epoch
 
     @property
     def seconds(self) -> float:
@@ -53,16 +53,27 @@ def work_dir_for(out_dir: str | os.PathLike) -> Path:
 def loss_table(losses: Iterable[float], seconds: Iterable[float]) -> str:
     """The text of ``training_loss.tsv``."""
     return "epoch\tloss\tseconds\n" + "".join(
-        f"{k}\t{loss:.6f}\t{sec:.2f}\n" for k, (loss, sec) in enumerate(zip(losses, seconds, strict=True), start=1))
+        f"{k}\t{loss:.6f}\t{sec:.2f}\n" for k, (loss, sec) in enumerate(zip(losses, seconds, strict=True), start=1)
+    )
 
 
-def run_training(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.PathLike] | None = None,
-                 cooccur_dir: str | os.PathLike | None = None, cooccur_config: CooccurConfig = CooccurConfig(),
-                 swivel_config: SwivelConfig = SwivelConfig(), workers: int | None = None,
-                 scheduler: str | None = None, memory_limit: int | str | None = None, on_error: str = "raise",
-                 resume: bool = False, overwrite: bool = False, devices: list[str] | None = None,
-                 count_progress: Progress | None = None,
-                 epoch_progress: Callable[[int, int], Any] | None = None) -> TrainingResult:
+def run_training(
+    out_dir: str | os.PathLike,
+    *,
+    corpus: Iterable[str | os.PathLike] | None = None,
+    cooccur_dir: str | os.PathLike | None = None,
+    cooccur_config: CooccurConfig = CooccurConfig(),
+    swivel_config: SwivelConfig = SwivelConfig(),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    memory_limit: int | str | None = None,
+    on_error: str = "raise",
+    resume: bool = False,
+    overwrite: bool = False,
+    devices: list[str] | None = None,
+    count_progress: Progress | None = None,
+    epoch_progress: Callable[[int, int], Any] | None = None,
+) -> TrainingResult:
     """Train Swivel embeddings from corpus files or from counted shards, save the model at
     ``out_dir``, and say how training went."""
     if (corpus is None) == (cooccur_dir is None):
@@ -73,33 +84,53 @@ def run_training(out_dir: str | os.PathLike, *, corpus: Iterable[str | os.PathLi
     check_output_free(out_dir, overwrite)
     if work.exists() and not resume:
         done = read_json(work / CHECKPOINT_STATE)["epoch"] if (work / CHECKPOINT_STATE).exists() else 0
-        raise ConfigError(f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "
-                          f"done): add --resume to continue it, or delete it to start afresh")
+        raise ConfigError(
+            f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "
+            f"done): add --resume to continue it, or delete it to start afresh"
+        )
     work.mkdir(parents=True, exist_ok=True)
 
     if cooccur_dir is None:
         cooccur_dir = work / "cooccurrence"
         if not (cooccur_dir / "config.json").exists():
-            stats = count_cooccurrences(open_corpus(corpus or (), text_fields=cooccur_config.text_fields),
-                                        cooccur_dir, cooccur_config, workers=workers, scheduler=scheduler,
-                                        memory_limit=memory_limit, on_error=on_error,
-                                        overwrite=True, progress=count_progress)
-            log.info("counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
-                     stats.tokens, stats.vocab_size, stats.nnz, stats.seconds)
+            stats = count_cooccurrences(
+                open_corpus(corpus or (), text_fields=cooccur_config.text_fields),
+                cooccur_dir,
+                cooccur_config,
+                workers=workers,
+                scheduler=scheduler,
+                memory_limit=memory_limit,
+                on_error=on_error,
+                overwrite=True,
+                progress=count_progress,
+            )
+            log.info(
+                "counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
+                stats.tokens,
+                stats.vocab_size,
+                stats.nnz,
+                stats.seconds,
+            )
     shards = CooccurrenceShards(cooccur_dir)
     if corpus is not None and shards.config != cooccur_config:
-        raise ConfigError(f"{work}: the interrupted run counted with other settings ({shards.config}); "
-                          f"resume with the same settings, or delete it to start afresh")
+        raise ConfigError(
+            f"{work}: the interrupted run counted with other settings ({shards.config}); "
+            f"resume with the same settings, or delete it to start afresh"
+        )
     trainer = SwivelTrainer(swivel_config, devices=devices).fit(shards, work, resume=resume, progress=epoch_progress)
 
     table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
-    config = {"training": asdict(swivel_config), "cooccurrence": shards.config.to_dict(),
-              "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
-              "training_seconds": float(sum(trainer.epoch_seconds_)),
-              "final_loss": float(trainer.losses_[-1])}
+    config = {
+        "training": asdict(swivel_config),
+        "cooccurrence": shards.config.to_dict(),
+        "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
+        "training_seconds": float(sum(trainer.epoch_seconds_)),
+        "final_loss": float(trainer.losses_[-1]),
+    }
     embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
-    embedding.save(out_dir, overwrite=overwrite,
-                   extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_)})
+    embedding.save(
+        out_dir, overwrite=overwrite, extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_)}
+    )
     shutil.rmtree(work, ignore_errors=True)
     return TrainingResult(TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_))
 

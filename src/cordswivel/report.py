@@ -19,7 +19,7 @@ from .pipeline import TrainingResult
 from .scicite import ClassifierResult, Prediction
 
 TITLE = "cordswivel: CORD-19 Swivel embeddings and SciCite"
-PUBLISHED_TEST_ACCURACY = 0.790   # the TF-Hub tutorial with tensorflow/cord-19/swivel-128d/3
+PUBLISHED_TEST_ACCURACY = 0.790  # the TF-Hub tutorial with tensorflow/cord-19/swivel-128d/3
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class DemoResult:
     neighbours: list[tuple[str, list[tuple[str, float]]]]
     classifier: ClassifierResult
     predictions: list[Prediction]
-    training_seconds: float            # counting and training, wall time
-    seconds: float                     # the whole demo
+    training_seconds: float  # counting and training, wall time
+    seconds: float  # the whole demo
 
     @property
     def classifier_config(self) -> ClassifierConfig:
@@ -46,16 +46,26 @@ class DemoResult:
         """The content of metrics.json."""
         corpus = self.training.embedding.config["corpus"]
         return {
-            "scicite": {name: {"loss": m.loss, "accuracy": m.accuracy, "macro_f1": m.macro_f1}
-                        for name, m in (("validation", self.classifier.validation), ("test", self.classifier.test))},
-            "training": {"seconds": self.training_seconds, "final_loss": self.training.losses[-1],
-                         "epochs": len(self.training.losses)},
-            "heatmap": {"within_group_mean_cosine": self.coherence.within_group_mean_cosine,
-                        "between_group_mean_cosine": self.coherence.between_group_mean_cosine,
-                        "oov_terms": list(self.heatmap.oov)},
+            "scicite": {
+                name: {"loss": m.loss, "accuracy": m.accuracy, "macro_f1": m.macro_f1}
+                for name, m in (("validation", self.classifier.validation), ("test", self.classifier.test))
+            },
+            "training": {
+                "seconds": self.training_seconds,
+                "final_loss": self.training.losses[-1],
+                "epochs": len(self.training.losses),
+            },
+            "heatmap": {
+                "within_group_mean_cosine": self.coherence.within_group_mean_cosine,
+                "between_group_mean_cosine": self.coherence.between_group_mean_cosine,
+                "oov_terms": list(self.heatmap.oov),
+            },
             "corpus": {k: corpus[k] for k in ("tokens", "units", "types", "vocab_size", "nnz")},
-            "settings": {"cooccurrence": self.cooccur_config.to_dict(), "swivel": self.swivel_config.to_dict(),
-                         "classifier": self.classifier_config.to_dict()},
+            "settings": {
+                "cooccurrence": self.cooccur_config.to_dict(),
+                "swivel": self.swivel_config.to_dict(),
+                "classifier": self.classifier_config.to_dict(),
+            },
             "demo_seconds": self.seconds,
         }
 
@@ -92,14 +102,23 @@ def write_report(path: str | os.PathLike, result: DemoResult) -> Path:
     """Write the report page; the plots are the PNG files the demo drew in ``result.out_dir``."""
     out, corpus = result.out_dir, result.training.embedding.config["corpus"]
     test, validation, config = result.classifier.test, result.classifier.validation, result.classifier_config
-    settings = {**{k: v for k, v in result.cooccur_config.to_dict().items() if k != "text_fields"},
-                **result.swivel_config.to_dict()}
-    corpus_rows = {"tokens": corpus["tokens"], "text units": corpus["units"], "distinct tokens": corpus["types"],
-                   "vocabulary": corpus["vocab_size"], "non-zero co-occurrence cells": corpus["nnz"],
-                   "files": ", ".join(Path(p).name for p in corpus.get("paths", []))}
-    coherence = {"within_group_mean_cosine": f"{result.coherence.within_group_mean_cosine:.3f}",
-                 "between_group_mean_cosine": f"{result.coherence.between_group_mean_cosine:.3f}",
-                 "terms not in vocabulary": ", ".join(result.heatmap.oov) or "none"}
+    settings = {
+        **{k: v for k, v in result.cooccur_config.to_dict().items() if k != "text_fields"},
+        **result.swivel_config.to_dict(),
+    }
+    corpus_rows = {
+        "tokens": corpus["tokens"],
+        "text units": corpus["units"],
+        "distinct tokens": corpus["types"],
+        "vocabulary": corpus["vocab_size"],
+        "non-zero co-occurrence cells": corpus["nnz"],
+        "files": ", ".join(Path(p).name for p in corpus.get("paths", [])),
+    }
+    coherence = {
+        "within_group_mean_cosine": f"{result.coherence.within_group_mean_cosine:.3f}",
+        "between_group_mean_cosine": f"{result.coherence.between_group_mean_cosine:.3f}",
+        "terms not in vocabulary": ", ".join(result.heatmap.oov) or "none",
+    }
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(TITLE)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(TITLE)}</h1>",
@@ -107,8 +126,10 @@ def write_report(path: str | os.PathLike, result: DemoResult) -> Path:
         _table(["statistic", "value"], [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in corpus_rows.items()]),
         "<h2>Swivel training</h2>",
         _table(["setting", "value"], [[k, v] for k, v in settings.items()]),
-        _table(["result", "value"], [["seconds", f"{result.training_seconds:.0f}"],
-                                     ["final loss", f"{result.training.losses[-1]:.4f}"]]),
+        _table(
+            ["result", "value"],
+            [["seconds", f"{result.training_seconds:.0f}"], ["final loss", f"{result.training.losses[-1]:.4f}"]],
+        ),
         _image(out / "training_loss.png", "training loss per epoch"),
         "<h2>Similarity of the tutorial's terms</h2>",
         "<p>Inner products of the terms' embeddings divided by their maximum, as the TF-Hub tutorial draws "
@@ -116,18 +137,29 @@ def write_report(path: str | os.PathLike, result: DemoResult) -> Path:
         _image(out / "heatmap.png", "similarity heatmap"),
         _table(["measure", "value"], [[k, v] for k, v in coherence.items()]),
         "<h2>Nearest neighbours (cosine)</h2>",
-        _table(["term", "neighbours"], [[t, ", ".join(f"{w} ({s:.2f})" for w, s in n) or "(not in vocabulary)"]
-                                        for t, n in result.neighbours]),
+        _table(
+            ["term", "neighbours"],
+            [[t, ", ".join(f"{w} ({s:.2f})" for w, s in n) or "(not in vocabulary)"] for t, n in result.neighbours],
+        ),
         "<h2>SciCite citation intent</h2>",
         "<p>Frozen embedding layer on raw strings &rarr; Dense(3) logits; Adam; cross-entropy from logits; "
-        f"{config.epochs} epochs, batch {config.batch_size}{' (embedding fine-tuned)' if config.trainable else ''}.</p>",
+        f"{config.epochs} epochs, batch {config.batch_size}"
+        f"{' (embedding fine-tuned)' if config.trainable else ''}.</p>",
         _image(out / "scicite" / "curves.png", "accuracy and loss per epoch"),
-        _table(["split", "loss", "accuracy", "macro-F1"],
-               [[name, f"{m.loss:.3f}", f"{m.accuracy:.3f}", f"{m.macro_f1:.3f}"]
-                for name, m in (("validation", validation), ("test", test))]),
-        _table(["class (test)", "precision", "recall", "F1", "support"],
-               [[name, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", c.support]
-                for name, c in test.per_class.items()]),
+        _table(
+            ["split", "loss", "accuracy", "macro-F1"],
+            [
+                [name, f"{m.loss:.3f}", f"{m.accuracy:.3f}", f"{m.macro_f1:.3f}"]
+                for name, m in (("validation", validation), ("test", test))
+            ],
+        ),
+        _table(
+            ["class (test)", "precision", "recall", "F1", "support"],
+            [
+                [name, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", c.support]
+                for name, c in test.per_class.items()
+            ],
+        ),
         _image(out / "scicite" / "confusion.png", "confusion matrix"),
         "<h3>Predictions on the first 20 test sentences</h3>",
         _table(["sentence", "label", "prediction"], [[p.text, p.label, p.prediction] for p in result.predictions]),

@@ -60,8 +60,10 @@ def _find_scicite_dir(path: Path) -> Path:
     for candidate in (path, path / "scicite"):
         if all((candidate / name).is_file() for name in SPLIT_FILES.values()):
             return candidate
-    raise DataDirError(f"{path}: no SciCite files (expected {', '.join(SPLIT_FILES.values())} there or in "
-                       f"a scicite/ folder; see README.md, 'Data')")
+    raise DataDirError(
+        f"{path}: no SciCite files (expected {', '.join(SPLIT_FILES.values())} there or in "
+        f"a scicite/ folder; see README.md, 'Data')"
+    )
 
 
 def read_split(path: str | os.PathLike) -> Split:
@@ -75,17 +77,22 @@ def read_split(path: str | os.PathLike) -> Split:
             try:
                 row = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
-                raise CorpusError(path, f"invalid UTF-8 at byte {exc.start}", line=number,
-                                  kind=ErrorKind.INVALID_UTF8) from None
+                raise CorpusError(
+                    path, f"invalid UTF-8 at byte {exc.start}", line=number, kind=ErrorKind.INVALID_UTF8
+                ) from None
             except ValueError as exc:
-                raise CorpusError(path, f"malformed JSON ({exc})", line=number,
-                                  kind=ErrorKind.MALFORMED_JSON) from None
+                raise CorpusError(path, f"malformed JSON ({exc})", line=number, kind=ErrorKind.MALFORMED_JSON) from None
             if not isinstance(row, dict) or not isinstance(row.get("string"), str):
-                raise CorpusError(path, "expected an object with a text field 'string'", line=number,
-                                  kind=ErrorKind.WRONG_TYPE)
+                raise CorpusError(
+                    path, "expected an object with a text field 'string'", line=number, kind=ErrorKind.WRONG_TYPE
+                )
             if row.get("label") not in LABELS:
-                raise CorpusError(path, f"unknown label {row.get('label')!r} (expected one of "
-                                        f"{', '.join(LABELS)})", line=number, kind=ErrorKind.UNKNOWN_LABEL)
+                raise CorpusError(
+                    path,
+                    f"unknown label {row.get('label')!r} (expected one of {', '.join(LABELS)})",
+                    line=number,
+                    kind=ErrorKind.UNKNOWN_LABEL,
+                )
             key = row.get("unique_id", f"line{number}")
             if key in seen:
                 continue
@@ -105,6 +112,7 @@ def load_scicite(path: str | os.PathLike) -> SciCite:
 
 # --------------------------------------------------------------------------- metrics
 
+
 @dataclass(frozen=True)
 class ClassScores:
     """Precision, recall and F1 of one class, and how many examples it has."""
@@ -122,15 +130,16 @@ class Metrics:
     accuracy: float
     macro_f1: float
     per_class: dict[str, ClassScores]
-    confusion_matrix: list[list[int]]    # rows: truth, columns: prediction
+    confusion_matrix: list[list[int]]  # rows: truth, columns: prediction
     loss: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_classes: int = len(LABELS),
-                           *, loss: float = float("nan")) -> Metrics:
+def classification_metrics(
+    labels: np.ndarray, predictions: np.ndarray, num_classes: int = len(LABELS), *, loss: float = float("nan")
+) -> Metrics:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
@@ -144,27 +153,36 @@ def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_clas
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         name = LABELS[k] if num_classes == len(LABELS) else str(k)
         per_class[name] = ClassScores(float(precision), float(recall), float(f1), int(actual))
-    return Metrics(accuracy=float(np.trace(confusion) / max(confusion.sum(), 1)),
-                   macro_f1=float(np.mean([c.f1 for c in per_class.values()])),
-                   per_class=per_class, confusion_matrix=confusion.tolist(), loss=loss)
+    return Metrics(
+        accuracy=float(np.trace(confusion) / max(confusion.sum(), 1)),
+        macro_f1=float(np.mean([c.f1 for c in per_class.values()])),
+        per_class=per_class,
+        confusion_matrix=confusion.tolist(),
+        loss=loss,
+    )
 
 
 # --------------------------------------------------------------------------- classifier
+
 
 @dataclass(frozen=True)
 class ClassifierResult:
     """A trained classifier, its training curves and its quality on validation and test."""
 
-    model: Any                            # the tf-keras model: strings -> logits
-    history: dict[str, list[float]]       # per-epoch loss, accuracy, val_loss, val_accuracy
+    model: Any  # the tf-keras model: strings -> logits
+    history: dict[str, list[float]]  # per-epoch loss, accuracy, val_loss, val_accuracy
     validation: Metrics
     test: Metrics
     config: ClassifierConfig
 
     def to_dict(self) -> dict[str, Any]:
         """The content of metrics.json."""
-        return {"validation": self.validation.to_dict(), "test": self.test.to_dict(), "history": self.history,
-                "config": self.config.to_dict()}
+        return {
+            "validation": self.validation.to_dict(),
+            "test": self.test.to_dict(),
+            "history": self.history,
+            "config": self.config.to_dict(),
+        }
 
 
 def build_classifier(embedding: TextEmbedding, config: ClassifierConfig = ClassifierConfig()) -> Any:
@@ -173,13 +191,18 @@ def build_classifier(embedding: TextEmbedding, config: ClassifierConfig = Classi
     import tf_keras as keras
 
     keras.utils.set_random_seed(config.seed)
-    model = keras.Sequential([
-        keras.layers.InputLayer(input_shape=[], dtype=tf.string),
-        embedding.keras_layer(trainable=config.trainable),
-        keras.layers.Dense(len(LABELS), name="logits"),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=[], dtype=tf.string),
+            embedding.keras_layer(trainable=config.trainable),
+            keras.layers.Dense(len(LABELS), name="logits"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -192,20 +215,33 @@ def _dataset(split: Split, config: ClassifierConfig, *, shuffle: bool) -> Any:
     return data.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def train_classifier(embedding: TextEmbedding, data: SciCite, config: ClassifierConfig = ClassifierConfig(), *,
-                     on_epoch: Callable[[int, dict], None] | None = None) -> ClassifierResult:
+def train_classifier(
+    embedding: TextEmbedding,
+    data: SciCite,
+    config: ClassifierConfig = ClassifierConfig(),
+    *,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> ClassifierResult:
     """Train on ``data.train`` with validation each epoch, then evaluate on validation and test."""
     import tf_keras as keras
 
     config.validate()
     model = build_classifier(embedding, config)
     callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=on_epoch)] if on_epoch else []
-    history = model.fit(_dataset(data.train, config, shuffle=True), epochs=config.epochs,
-                        validation_data=_dataset(data.validation, config, shuffle=False),
-                        callbacks=callbacks, verbose=0)
-    return ClassifierResult(model, {k: [float(v) for v in values] for k, values in history.history.items()},
-                            validation=evaluate(model, data.validation), test=evaluate(model, data.test),
-                            config=config)
+    history = model.fit(
+        _dataset(data.train, config, shuffle=True),
+        epochs=config.epochs,
+        validation_data=_dataset(data.validation, config, shuffle=False),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return ClassifierResult(
+        model,
+        {k: [float(v) for v in values] for k, values in history.history.items()},
+        validation=evaluate(model, data.validation),
+        test=evaluate(model, data.test),
+        config=config,
+    )
 
 
 def predict_logits(model: Any, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -213,8 +249,9 @@ def predict_logits(model: Any, texts: Sequence[str], batch_size: int = 256) -> n
     import tensorflow as tf
 
     texts = list(texts)
-    out = [model(tf.constant(texts[k:k + batch_size]), training=False).numpy()
-           for k in range(0, len(texts), batch_size)]
+    out = [
+        model(tf.constant(texts[k : k + batch_size]), training=False).numpy() for k in range(0, len(texts), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
 
 
@@ -232,6 +269,7 @@ def evaluate(model: Any, split: Split) -> Metrics:
 
 # --------------------------------------------------------------------------- outputs
 
+
 def plot_curves(history: dict[str, list[float]], path: str | os.PathLike) -> None:
     """Accuracy and loss per epoch, training vs validation, as the tutorial draws them."""
     epochs = np.arange(1, len(history["loss"]) + 1)
@@ -248,12 +286,12 @@ def plot_curves(history: dict[str, list[float]], path: str | os.PathLike) -> Non
     save_figure(fig, path)
 
 
-def plot_confusion(confusion: list[list[int]], path: str | os.PathLike,
-                   title: str = "SciCite test confusion matrix") -> None:
+def plot_confusion(
+    confusion: list[list[int]], path: str | os.PathLike, title: str = "SciCite test confusion matrix"
+) -> None:
     fig = Figure(figsize=(5, 4.2))
     ax = fig.subplots()
-    sns.heatmap(np.asarray(confusion), annot=True, fmt="d", cmap="Blues", xticklabels=LABELS, yticklabels=LABELS,
-                ax=ax)
+    sns.heatmap(np.asarray(confusion), annot=True, fmt="d", cmap="Blues", xticklabels=LABELS, yticklabels=LABELS, ax=ax)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -274,8 +312,10 @@ def prediction_rows(model: Any, split: Split, count: int = 20) -> list[Predictio
     """The first ``count`` sentences of a split with true and predicted labels."""
     texts = split.texts[:count]
     predicted = predict_logits(model, texts).argmax(axis=1)
-    return [Prediction(t, LABELS[int(y)], LABELS[int(p)])
-            for t, y, p in zip(texts, split.labels[:count], predicted, strict=True)]
+    return [
+        Prediction(t, LABELS[int(y)], LABELS[int(p)])
+        for t, y, p in zip(texts, split.labels[:count], predicted, strict=True)
+    ]
 
 
 def write_classifier_outputs(result: ClassifierResult, data: SciCite, out_dir: str | os.PathLike) -> Path:

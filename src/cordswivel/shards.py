@@ -35,33 +35,46 @@ CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
 class CooccurStats:
     """What the corpus passes saw."""
 
-    tokens: int          # tokens after tokenization, OOV included
-    units: int           # text units (lines, paragraphs, titles)
-    types: int           # distinct tokens
+    tokens: int  # tokens after tokenization, OOV included
+    units: int  # text units (lines, paragraphs, titles)
+    types: int  # distinct tokens
     vocab_size: int
-    nnz: int             # non-zero cells of the full (symmetric) matrix
-    total: float         # sum of all cells
+    nnz: int  # non-zero cells of the full (symmetric) matrix
+    total: float  # sum of all cells
     seconds: float
-    spills: int = 0      # partial-count files written (at least one per partition)
-    skipped: dict[str, int] = field(default_factory=dict)   # skipped records by error kind
+    spills: int = 0  # partial-count files written (at least one per partition)
+    skipped: dict[str, int] = field(default_factory=dict)  # skipped records by error kind
 
 
 def block_name(row_shard: int, col_shard: int) -> str:
     return f"{row_shard:04d}-{col_shard:04d}.npy"
 
 
-def write_metadata(directory: str | os.PathLike, config: CooccurConfig, num_shards: int, stats: CooccurStats,
-                   corpus_paths: Sequence[str | os.PathLike] = ()) -> None:
+def write_metadata(
+    directory: str | os.PathLike,
+    config: CooccurConfig,
+    num_shards: int,
+    stats: CooccurStats,
+    corpus_paths: Sequence[str | os.PathLike] = (),
+) -> None:
     """Write ``config.json`` of a co-occurrence directory whose other files are in place."""
-    atomic_write_json(Path(directory) / CONFIG_FILE, {
-        "format": FORMAT, "version": FORMAT_VERSION, "config": config.to_dict(), "num_shards": num_shards,
-        "stats": asdict(stats), "corpus": [str(p) for p in corpus_paths]})
+    atomic_write_json(
+        Path(directory) / CONFIG_FILE,
+        {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": config.to_dict(),
+            "num_shards": num_shards,
+            "stats": asdict(stats),
+            "corpus": [str(p) for p in corpus_paths],
+        },
+    )
 
 
 class CooccurrenceShards:
     """A co-occurrence directory opened for training; blocks are read from disk on demand."""
 
-    def __init__(self, directory: str | os.PathLike):
+    def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
         meta = read_json(self.directory / CONFIG_FILE)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -76,8 +89,10 @@ class CooccurrenceShards:
         self.vocab = Vocabulary.load(self.directory)
         self.shard_size = self.config.shard_size
         if len(self.vocab) != self.num_shards * self.shard_size:
-            raise ModelFormatError(f"{self.directory}: vocabulary has {len(self.vocab)} words, "
-                                   f"expected {self.num_shards} x {self.shard_size}")
+            raise ModelFormatError(
+                f"{self.directory}: vocabulary has {len(self.vocab)} words, "
+                f"expected {self.num_shards} x {self.shard_size}"
+            )
         self.row_sums = self._load_sums("row_sums.npy")
         self.col_sums = self._load_sums("col_sums.npy")
 
@@ -112,6 +127,7 @@ class CooccurrenceShards:
         for r in range(self.num_shards):
             for c in range(self.num_shards):
                 rows, cols, counts = self.block(r, c)
-                matrix[rows.astype(np.int64) * self.num_shards + r,
-                       cols.astype(np.int64) * self.num_shards + c] = counts
+                matrix[rows.astype(np.int64) * self.num_shards + r, cols.astype(np.int64) * self.num_shards + c] = (
+                    counts
+                )
         return matrix

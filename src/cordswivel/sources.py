@@ -28,7 +28,7 @@ from .config import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES
 from .errors import ConfigError, CorpusError, ErrorKind
 from .linefiles import LineBatch, byte_range_lines, stream_lines
 
-LINE_BLOCK = 4096    # lines per selection block of a gzipped text or JSON lines file
+LINE_BLOCK = 4096  # lines per selection block of a gzipped text or JSON lines file
 BATCH_BYTES = 1 << 22
 
 
@@ -42,7 +42,7 @@ class SkipCounts(collections.Counter):
 class ErrorPolicy:
     """Raise or count one data error, as the caller asked (``on_error``: raise or skip)."""
 
-    def __init__(self, on_error: str = "raise", skips: SkipCounts | None = None):
+    def __init__(self, on_error: str = "raise", skips: SkipCounts | None = None) -> None:
         if on_error not in ON_ERROR_CHOICES:
             raise ConfigError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
         self.on_error = on_error
@@ -74,19 +74,20 @@ def decode(raw: bytes, path: str | Path, line: int | None, member: str | None = 
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CorpusError(path, f"invalid UTF-8 at byte {exc.start}", line=line, member=member,
-                          kind=ErrorKind.INVALID_UTF8) from None
+        raise CorpusError(
+            path, f"invalid UTF-8 at byte {exc.start}", line=line, member=member, kind=ErrorKind.INVALID_UTF8
+        ) from None
 
 
-def text_value(value: Any, path: str | Path, what: str, *, line: int | None = None,
-               member: str | None = None) -> str:
+def text_value(value: Any, path: str | Path, what: str, *, line: int | None = None, member: str | None = None) -> str:
     """A text field's value: str as is, null as empty; anything else is a data error."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    raise CorpusError(path, f"{what} is {type(value).__name__}, expected text", line=line,
-                      member=member, kind=ErrorKind.WRONG_TYPE)
+    raise CorpusError(
+        path, f"{what} is {type(value).__name__}, expected text", line=line, member=member, kind=ErrorKind.WRONG_TYPE
+    )
 
 
 def split_author_list(authors: str) -> list[str]:
@@ -103,8 +104,11 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
     by_bytes = selection.count > 1 and not gzipped
     read = 0
     try:
-        batches = (byte_range_lines(path, selection.index, selection.count) if by_bytes else
-                   stream_lines(path, LINE_BLOCK, selection if selection.count > 1 else None))
+        batches = (
+            byte_range_lines(path, selection.index, selection.count)
+            if by_bytes
+            else stream_lines(path, LINE_BLOCK, selection if selection.count > 1 else None)
+        )
         for batch in batches:
             read = batch.read
             lines = batch.lines
@@ -210,11 +214,13 @@ class JsonLinesFile(Source):
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise CorpusError(self.path, f"malformed JSON ({exc})", line=number,
-                              kind=ErrorKind.MALFORMED_JSON) from None
+            raise CorpusError(
+                self.path, f"malformed JSON ({exc})", line=number, kind=ErrorKind.MALFORMED_JSON
+            ) from None
         if not isinstance(row, dict):
-            raise CorpusError(self.path, f"expected a JSON object, got {type(row).__name__}",
-                              line=number, kind=ErrorKind.WRONG_TYPE)
+            raise CorpusError(
+                self.path, f"expected a JSON object, got {type(row).__name__}", line=number, kind=ErrorKind.WRONG_TYPE
+            )
         units = []
         for name in self.text_fields:
             value = text_value(row.get(name), self.path, f"field {name!r}", line=number)

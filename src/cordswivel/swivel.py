@@ -35,9 +35,10 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +53,9 @@ CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_STATE = "checkpoint.json"
 
 
-def block_loss_and_score_gradient(scores, counts, row_bias, col_bias, log_total,
-                                  confidence_base, confidence_scale, confidence_exponent):
+def block_loss_and_score_gradient(
+    scores, counts, row_bias, col_bias, log_total, confidence_base, confidence_scale, confidence_exponent
+) -> tuple[Any, Any]:
     """Loss of one block given its scores S = R C^T, and dL/dS: the elementwise part (TensorFlow).
 
     Shapes: scores and counts (s, t), row_bias (s,), col_bias (t,).
@@ -66,15 +68,24 @@ def block_loss_and_score_gradient(scores, counts, row_bias, col_bias, log_total,
     err = scores - (base + log_counts)
     confidence = confidence_base + confidence_scale * tf.pow(counts, confidence_exponent)
     multiplier = tf.math.rsqrt(tf.cast(tf.size(counts), counts.dtype))
-    loss = multiplier * tf.reduce_sum(tf.where(observed, 0.5 * confidence * tf.square(err),
-                                               tf.math.softplus(err)))
+    loss = multiplier * tf.reduce_sum(tf.where(observed, 0.5 * confidence * tf.square(err), tf.math.softplus(err)))
     grad_scores = multiplier * tf.where(observed, confidence * err, tf.math.sigmoid(err))
     return loss, grad_scores
 
 
-def block_loss_and_gradients(row_vecs, col_vecs, counts, row_bias, col_bias, log_total,
-                             confidence_base, confidence_scale, confidence_exponent, *,
-                             elementwise=block_loss_and_score_gradient):
+def block_loss_and_gradients(
+    row_vecs,
+    col_vecs,
+    counts,
+    row_bias,
+    col_bias,
+    log_total,
+    confidence_base,
+    confidence_scale,
+    confidence_exponent,
+    *,
+    elementwise=block_loss_and_score_gradient,
+) -> tuple[Any, Any, Any]:
     """Loss of one dense block and its gradients wrt the row and column vectors (TensorFlow).
 
     Shapes: row_vecs (s, d), col_vecs (t, d), counts (s, t), row_bias (s,), col_bias (t,). The three
@@ -83,17 +94,18 @@ def block_loss_and_gradients(row_vecs, col_vecs, counts, row_bias, col_bias, log
     import tensorflow as tf
 
     scores = tf.matmul(row_vecs, col_vecs, transpose_b=True)  # (s, t)
-    loss, grad_scores = elementwise(scores, counts, row_bias, col_bias, log_total,
-                                    confidence_base, confidence_scale, confidence_exponent)
-    grad_rows = tf.matmul(grad_scores, col_vecs)                     # (s, d)
-    grad_cols = tf.matmul(grad_scores, row_vecs, transpose_a=True)   # (t, d)
+    loss, grad_scores = elementwise(
+        scores, counts, row_bias, col_bias, log_total, confidence_base, confidence_scale, confidence_exponent
+    )
+    grad_rows = tf.matmul(grad_scores, col_vecs)  # (s, d)
+    grad_cols = tf.matmul(grad_scores, row_vecs, transpose_a=True)  # (t, d)
     return loss, grad_rows, grad_cols
 
 
 class _Optimizer:
     """Row-sparse optimiser steps: the new slot rows and the update of the rows a block touched."""
 
-    def __init__(self, name: str, learning_rate: float):
+    def __init__(self, name: str, learning_rate: float) -> None:
         self.name = name
         self.learning_rate = learning_rate
 
@@ -101,13 +113,13 @@ class _Optimizer:
     def has_slot(self) -> bool:
         return self.name != "sgd"
 
-    def initial_slot(self, shape):
+    def initial_slot(self, shape: tuple[int, int]) -> Any:
         import tensorflow as tf
 
         # Adagrad starts from tf.keras.optimizers.Adagrad's initial accumulator value
         return tf.fill(shape, 0.1) if self.name == "adagrad" else tf.zeros(shape)
 
-    def update(self, slot_rows, grad):
+    def update(self, slot_rows: Any, grad: Any) -> tuple[Any, Any]:
         """(new slot rows or None, update to subtract) for rows with slot values ``slot_rows``."""
         import tensorflow as tf
 
@@ -126,10 +138,10 @@ def _aligned_zeros(shape: tuple[int, int]) -> np.ndarray:
     size = shape[0] * shape[1] * 4
     raw = np.zeros(size + 64, dtype=np.uint8)
     offset = -raw.ctypes.data % 64
-    return raw[offset:offset + size].view(np.float32).reshape(shape)
+    return raw[offset : offset + size].view(np.float32).reshape(shape)
 
 
-def _as_tensor(array: np.ndarray):
+def _as_tensor(array: np.ndarray) -> Any:
     """A tensor over ``array``'s memory (DLPack, zero-copy) where possible; a copy otherwise."""
     import tensorflow as tf
 
@@ -152,7 +164,9 @@ def block_schedule(num_shards: int, seed: int, epoch: int) -> list[np.ndarray]:
     return diagonals
 
 
-def _block_groups(shards: CooccurrenceShards, groups: list[np.ndarray], replicas: int, prefetch: int = 2):
+def _block_groups(
+    shards: CooccurrenceShards, groups: list[np.ndarray], replicas: int, prefetch: int = 2
+) -> Iterator[tuple[list[tuple[int, int]], np.ndarray, np.ndarray, Any, np.ndarray]]:
     """Yield (blocks, row ids, col ids, dense counts, active) per step, read ahead in a thread.
 
     Arrays are stacked per replica: ids (replicas, s), counts (replicas, s, s), active (replicas,);
@@ -162,7 +176,7 @@ def _block_groups(shards: CooccurrenceShards, groups: list[np.ndarray], replicas
 
     n, s = shards.num_shards, shards.shard_size
 
-    def load(group: np.ndarray):
+    def load(group: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray, Any, np.ndarray]:
         dense = _aligned_zeros((replicas * s, s))
         row_ids = np.empty((replicas, s), np.int64)
         col_ids = np.empty((replicas, s), np.int64)
@@ -194,7 +208,7 @@ def _device_key(name: str) -> tuple[str, int] | None:
     return (spec.device_type or "").upper(), spec.device_index or 0
 
 
-def distribution_strategy(devices: list[str] | None = None):
+def distribution_strategy(devices: list[str] | None = None) -> Any:
     """MirroredStrategy over ``devices`` (default: the visible GPUs) when there are several; else one device."""
     import tensorflow as tf
 
@@ -217,13 +231,19 @@ class SwivelTrainer:
     After ``fit``: ``vectors_`` (V, dim) float32, ``losses_`` and ``epoch_seconds_`` per epoch.
     """
 
-    def __init__(self, config: SwivelConfig = SwivelConfig(), *, devices: list[str] | None = None):
+    def __init__(self, config: SwivelConfig = SwivelConfig(), *, devices: list[str] | None = None) -> None:
         config.validate()
         self.config = config
         self.devices = devices  # TensorFlow device names; None: the visible GPUs, else the CPU
 
-    def fit(self, shards: CooccurrenceShards, work_dir: str | os.PathLike, *, resume: bool = False,
-            progress: Callable[[int, int], object] | None = None) -> "SwivelTrainer":
+    def fit(
+        self,
+        shards: CooccurrenceShards,
+        work_dir: str | os.PathLike,
+        *,
+        resume: bool = False,
+        progress: Callable[[int, int], Any] | None = None,
+    ) -> SwivelTrainer:
         """Train, checkpointing to ``work_dir`` after every epoch; ``resume`` continues from there.
 
         ``progress(epoch, total_blocks)`` may return a tqdm-like bar (``update``, ``set_postfix``,
@@ -236,7 +256,9 @@ class SwivelTrainer:
         work_dir.mkdir(parents=True, exist_ok=True)
         size, dim, n = len(shards.vocab), cfg.embedding_dim, shards.num_shards
         state = self._initial_state(size, dim)
-        losses, seconds, start_epoch = [], [], 0
+        losses: list[float] = []
+        seconds: list[float] = []
+        start_epoch = 0
         if resume and (work_dir / CHECKPOINT).exists():
             state, losses, seconds, start_epoch = self._load_checkpoint(work_dir, size, dim)
             log.info("resuming after epoch %d of %d", start_epoch, cfg.epochs)
@@ -246,41 +268,64 @@ class SwivelTrainer:
         optimizer = _Optimizer(cfg.optimizer, cfg.learning_rate)
         with strategy.scope():
             variables = [tf.Variable(state["rows"], name="rows"), tf.Variable(state["cols"], name="cols")]
-            slots = [tf.Variable(state[key] if key in state else optimizer.initial_slot((size, dim)), name=key)
-                     for key in ("rows_slot", "cols_slot")] if optimizer.has_slot else []
+            slots = (
+                [
+                    tf.Variable(state[key] if key in state else optimizer.initial_slot((size, dim)), name=key)
+                    for key in ("rows_slot", "cols_slot")
+                ]
+                if optimizer.has_slot
+                else []
+            )
         row_bias = tf.constant(np.log(shards.row_sums + 1.0), tf.float32)
         col_bias = tf.constant(np.log(shards.col_sums + 1.0), tf.float32)
         log_total = tf.constant(math.log(float(shards.row_sums.sum()) + 1.0), tf.float32)
         s = shards.shard_size
-        conf = (tf.constant(cfg.confidence_base, tf.float32), tf.constant(cfg.confidence_scale, tf.float32),
-                tf.constant(cfg.confidence_exponent, tf.float32))
+        conf = (
+            tf.constant(cfg.confidence_base, tf.float32),
+            tf.constant(cfg.confidence_scale, tf.float32),
+            tf.constant(cfg.confidence_exponent, tf.float32),
+        )
 
         elementwise = tf.function(block_loss_and_score_gradient, jit_compile=True)  # one fused pass
 
-        def replica_step(row_ids, col_ids, counts):
+        def replica_step(row_ids: Any, col_ids: Any, counts: Any) -> list[Any]:
             """This replica's block: its loss, and per variable the update (and new slot rows)."""
             k = tf.distribute.get_replica_context().replica_id_in_sync_group
             with tf.device("/cpu:0"):  # the steps' inputs come from host memory: only this replica's part moves
                 ids, block = (row_ids[k], col_ids[k]), counts[k]
             loss, *grads = block_loss_and_gradients(
-                tf.gather(variables[0], ids[0]), tf.gather(variables[1], ids[1]), block,
-                tf.gather(row_bias, ids[0]), tf.gather(col_bias, ids[1]), log_total, *conf,
-                elementwise=elementwise)
+                tf.gather(variables[0], ids[0]),
+                tf.gather(variables[1], ids[1]),
+                block,
+                tf.gather(row_bias, ids[0]),
+                tf.gather(col_bias, ids[1]),
+                log_total,
+                *conf,
+                elementwise=elementwise,
+            )
             out = [loss]
             for v, grad in enumerate(grads):
                 new_slot, update = optimizer.update(tf.gather(slots[v], ids[v]) if slots else None, grad)
                 out += [update, new_slot] if slots else [update]
             return out
 
-        def scatter(variable, ids, values, subtract: bool):
+        def scatter(variable: Any, ids: Any, values: Any, subtract: bool) -> None:
             """Apply rows to every device's copy of ``variable``."""
-            def fn(v, i, x):
+
+            def fn(v: Any, i: Any, x: Any) -> Any:
                 return v.scatter_nd_sub(i[:, None], x) if subtract else v.scatter_nd_update(i[:, None], x)
+
             strategy.extended.update(variable, fn, args=(ids, values), group=True)
 
-        @tf.function(input_signature=[tf.TensorSpec([replicas, s], tf.int64), tf.TensorSpec([replicas, s], tf.int64),
-                                      tf.TensorSpec([replicas, s, s], tf.float32), tf.TensorSpec([replicas], tf.bool)])
-        def step(row_ids, col_ids, counts, active):
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([replicas, s], tf.int64),
+                tf.TensorSpec([replicas, s], tf.int64),
+                tf.TensorSpec([replicas, s, s], tf.float32),
+                tf.TensorSpec([replicas], tf.bool),
+            ]
+        )
+        def step(row_ids: Any, col_ids: Any, counts: Any, active: Any) -> Any:
             results = strategy.run(replica_step, args=(row_ids, col_ids, counts))
             # every replica's results, idle replicas dropped: (active blocks, ...) each
             results = [tf.boolean_mask(tf.stack(strategy.experimental_local_results(r)), active) for r in results]
@@ -295,16 +340,20 @@ class SwivelTrainer:
 
         for epoch in range(start_epoch, cfg.epochs):
             began = time.perf_counter()
-            groups = [diagonal[k:k + replicas] for diagonal in block_schedule(n, cfg.seed, epoch)
-                      for k in range(0, n, replicas)]
+            groups = [
+                diagonal[k : k + replicas]
+                for diagonal in block_schedule(n, cfg.seed, epoch)
+                for k in range(0, n, replicas)
+            ]
             bar = progress(epoch, n * n) if progress else None
             total, done = 0.0, 0
             try:
                 for blocks, row_ids, col_ids, counts, active in _block_groups(shards, groups, replicas):
                     loss = float(step(row_ids, col_ids, counts, active))
                     if not math.isfinite(loss):
-                        raise TrainingError(f"loss became {loss} at epoch {epoch + 1}, blocks {blocks}; "
-                                            f"lower the learning rate")
+                        raise TrainingError(
+                            f"loss became {loss} at epoch {epoch + 1}, blocks {blocks}; lower the learning rate"
+                        )
                     total += loss
                     done += len(blocks)
                     if bar is not None:
@@ -316,9 +365,15 @@ class SwivelTrainer:
             losses.append(total / (n * n))
             seconds.append(time.perf_counter() - began)
             log.info("epoch %d/%d loss %.5f (%.1f s)", epoch + 1, cfg.epochs, losses[-1], seconds[-1])
-            self._save_checkpoint(work_dir, epoch + 1, losses, seconds,
-                                  rows=variables[0].numpy(), cols=variables[1].numpy(),
-                                  **{f"{k}_slot": v.numpy() for k, v in zip(("rows", "cols"), slots)})
+            self._save_checkpoint(
+                work_dir,
+                epoch + 1,
+                losses,
+                seconds,
+                rows=variables[0].numpy(),
+                cols=variables[1].numpy(),
+                **{f"{k}_slot": v.numpy() for k, v in zip(("rows", "cols"), slots, strict=False)},
+            )
 
         self.vectors_ = (variables[0].numpy() + variables[1].numpy()).astype(np.float32)
         self.losses_ = losses
@@ -328,8 +383,10 @@ class SwivelTrainer:
     def _initial_state(self, size: int, dim: int) -> dict:
         rng = np.random.default_rng(self.config.seed)
         std = 1.0 / math.sqrt(dim)
-        return {"rows": rng.normal(0.0, std, (size, dim)).astype(np.float32),
-                "cols": rng.normal(0.0, std, (size, dim)).astype(np.float32)}
+        return {
+            "rows": rng.normal(0.0, std, (size, dim)).astype(np.float32),
+            "cols": rng.normal(0.0, std, (size, dim)).astype(np.float32),
+        }
 
     def _save_checkpoint(self, work_dir: Path, epoch: int, losses, seconds, **arrays) -> None:
         # The state goes inside the one atomically written .npz, so weights and epoch always agree;
@@ -338,21 +395,25 @@ class SwivelTrainer:
         atomic_save_npz(work_dir / CHECKPOINT, state=np.array(json.dumps(state)), **arrays)
         atomic_write_json(work_dir / CHECKPOINT_STATE, state)
 
-    def _load_checkpoint(self, work_dir: Path, size: int, dim: int):
+    def _load_checkpoint(
+        self, work_dir: Path, size: int, dim: int
+    ) -> tuple[dict[str, np.ndarray], list[float], list[float], int]:
         try:
             with np.load(work_dir / CHECKPOINT, allow_pickle=False) as data:
                 state = {k: data[k] for k in data.files}
             meta = json.loads(str(state.pop("state")))
         except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(f"{work_dir / CHECKPOINT}: unreadable checkpoint ({exc}); delete {work_dir} "
-                              f"to start afresh") from None
+            raise ConfigError(
+                f"{work_dir / CHECKPOINT}: unreadable checkpoint ({exc}); delete {work_dir} to start afresh"
+            ) from None
         saved = {k: v for k, v in meta["config"].items() if k != "epochs"}
         wanted = {k: v for k, v in asdict(self.config).items() if k != "epochs"}
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
-            raise ConfigError(f"{work_dir}: the interrupted run used other settings ({', '.join(changed)}); "
-                              f"resume with the same settings or start afresh")
+            raise ConfigError(
+                f"{work_dir}: the interrupted run used other settings ({', '.join(changed)}); "
+                f"resume with the same settings or start afresh"
+            )
         if state["rows"].shape != (size, dim):
-            raise ConfigError(f"{work_dir}: checkpoint shape {state['rows'].shape} does not match "
-                              f"({size}, {dim})")
+            raise ConfigError(f"{work_dir}: checkpoint shape {state['rows'].shape} does not match ({size}, {dim})")
         return state, list(meta["losses"]), list(meta["seconds"]), int(meta["epoch"])

@@ -13,8 +13,10 @@ import string
 PUNCTUATION = string.punctuation
 # Every character for which str.isspace() is true, i.e. what str.split() splits on
 # (tests/test_tokenizer.py checks this against all code points).
-WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def normalize_token(raw: str, lowercase: bool = False) -> str:
