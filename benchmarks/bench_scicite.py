@@ -1,4 +1,4 @@
-"""SciCite quality bar: frozen and fine-tuned embedding + Dense(3), three seeds (the reference numbers of ../shared/DESIGN.md).
+"""SciCite quality bar: frozen and fine-tuned embedding + Dense(3), three seeds (reference: ../shared/DESIGN.md).
 
     .venv/bin/python benchmarks/bench_scicite.py [--model runs/demo/model] [--seeds 0 1 2] [--modes frozen]
 

@@ -16,6 +16,14 @@ from cordswivel.vocab import Vocabulary
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RELEASE_SAMPLE = SHARED / "testdata" / "cord19_release_sample" / "files"
+WORDS = ("the", "SARS-CoV-2", "covid-19", "virus", "fever", "cough", "Italy", "é", "naïve", "x.y")
+
+
+def word_model(dim: int = 6, seed: int = 0) -> TextEmbedding:
+    """Random vectors for ``WORDS`` (cased, punctuation inside tokens, non-ASCII) and one OOV row."""
+    rng = np.random.default_rng(seed)
+    table = np.vstack([rng.normal(size=(len(WORDS), dim)), rng.normal(size=(1, dim))]).astype(np.float32)
+    return TextEmbedding(Vocabulary(WORDS, np.arange(len(WORDS), 0, -1)), table)
 
 
 def planted_corpus(path, groups=4, per_group=8, units=3000, seed=0):

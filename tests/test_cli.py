@@ -5,27 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cordswivel
 from cordswivel.cli import build_parser, main
+from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 
 from helpers import planted_corpus
 
-COMMANDS = [
-    "cooccur",
-    "train",
-    "neighbors",
-    "embed",
-    "evaluate-pairs",
-    "demo",
-    "heatmap",
-    "scicite",
-    "predict",
-    "export",
-]
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+COMMANDS = sorted(next(a for a in build_parser()._actions if a.dest == "command").choices)
 
 
 def run_cli(*args, cwd=None):
@@ -34,15 +26,28 @@ def run_cli(*args, cwd=None):
     )
 
 
-def test_every_command_has_help(capsys):
-    for command in COMMANDS:
-        with pytest.raises(SystemExit) as info:
-            main([command, "--help"])
-        assert info.value.code == 0
-        out = capsys.readouterr().out
-        assert out.startswith(f"usage: cordswivel {command}") and len(out) > 200
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert set(COMMANDS) <= set(sub.choices)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_a_readme_line(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: cordswivel {command}") and len(out) > 200
+    assert f"cordswivel {command} " in README
+
+
+def test_defaults_come_from_the_settings_classes():
+    parser = build_parser()
+    train = parser.parse_args(["train", "c.txt", "--out", "m"])
+    assert (train.dim, train.epochs, train.window, train.min_count) == (
+        SwivelConfig().embedding_dim,
+        SwivelConfig().epochs,
+        CooccurConfig().window,
+        CooccurConfig().min_count,
+    )
+    scicite = parser.parse_args(["scicite", "m", "--out", "o"])
+    config = ClassifierConfig()
+    assert (scicite.epochs, scicite.batch_size, scicite.seed) == (config.epochs, config.batch_size, config.seed)
 
 
 @pytest.fixture(scope="module")

@@ -31,12 +31,15 @@ def test_plan_reads_each_paper_once_pmc_first_then_unclaimed_parses():
 
     def metadata(name, keys):
         assert keys == {"a1", "PMC1", "b2", "orphan"}
-        return [Paper(title="one", claims=("PMC1", "a1")), Paper(title="two", claims=("b2",)),
-                Paper(title="three")]
+        return [Paper(title="one", claims=("PMC1", "a1")), Paper(title="two", claims=("b2",)), Paper(title="three")]
 
     readings = plan_readings(names, metadata)
     assert [(r.paper.title if r.paper else None, r.parse) for r in readings] == [
-        ("one", "pmc/PMC1.xml.json"), ("two", "pdf/b2.json"), ("three", None), (None, "pdf/orphan.json")]
+        ("one", "pmc/PMC1.xml.json"),
+        ("two", "pdf/b2.json"),
+        ("three", None),
+        (None, "pdf/orphan.json"),
+    ]
 
 
 METADATA_HEADER = [

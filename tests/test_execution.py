@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cordswivel.errors import ConfigError
-from cordswivel.execution import parse_size
+from cordswivel.execution import PROCESS_BYTES, Budget, parse_size
 
 
 def test_memory_limit_sizes():
@@ -20,7 +20,7 @@ def test_budget_shares_add_up_to_the_limit():
     budget = Budget.share(limit, workers=4)
     assert budget.worker_bytes * 4 + 5 * PROCESS_BYTES <= limit
     assert budget.dense_size(2048) ** 2 * 8 <= budget.worker_bytes // 4
-    tiny = Budget.share(100 << 20, workers=2)    # less than the processes need: a quarter each still
+    tiny = Budget.share(100 << 20, workers=2)  # less than the processes need: a quarter each still
     assert tiny.worker_bytes == (100 << 20) // 4 // 2 and tiny.chunk_tokens(10) >= 256
 
 

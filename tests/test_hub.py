@@ -18,22 +18,15 @@ import tf_keras as keras
 
 import cordswivel
 from cordswivel.config import ClassifierConfig
-from cordswivel.embedding import TextEmbedding
-from cordswivel.formats import export_projector, export_word2vec
 from cordswivel.hub import HubTextEmbedding, export_hub_module
 from cordswivel.scicite import train_classifier
-from cordswivel.vocab import Vocabulary
 
-from helpers import easy_task
-
-WORDS = ("the", "SARS-CoV-2", "covid-19", "virus", "fever", "cough", "Italy", "é", "naïve", "x.y")
+from helpers import WORDS, easy_task, word_model
 
 
 @pytest.fixture(scope="module")
 def model():
-    rng = np.random.default_rng(0)
-    table = np.vstack([rng.normal(size=(len(WORDS), 6)), rng.normal(size=(1, 6))]).astype(np.float32)
-    return TextEmbedding(Vocabulary(WORDS, np.arange(len(WORDS), 0, -1)), table)
+    return word_model()
 
 
 @pytest.fixture(scope="module")
@@ -155,27 +148,3 @@ def test_classifier_on_a_tfhub_module(tmp_path):
         cordswivel.load(tmp_path / "m"), data, ClassifierConfig(epochs=15, batch_size=16, learning_rate=0.05)
     )
     assert result.test.accuracy >= 0.95
-
-
-@pytest.mark.parametrize("binary", [False, True])
-def test_word2vec_round_trip(model, tmp_path, binary):
-    path = export_word2vec(model, tmp_path / "vectors.w2v", binary=binary)
-    assert path.read_bytes().startswith(f"{len(WORDS)} 6\n".encode())
-    loaded = cordswivel.load(path)
-    assert loaded.vocab == WORDS
-    np.testing.assert_allclose(loaded.vectors, model.vectors, rtol=1e-6)
-    assert not loaded.table[-1].any()  # a zero OOV row, as the module's
-
-
-def test_glove_file_and_projector_export(model, tmp_path):
-    glove = tmp_path / "glove.txt"
-    glove.write_text(
-        "".join(w + " " + " ".join(str(float(x)) for x in v) + "\n" for w, v in zip(WORDS, model.vectors)),
-        encoding="utf-8",
-    )
-    loaded = cordswivel.load(glove)
-    np.testing.assert_allclose(loaded.vectors, model.vectors, rtol=1e-6)
-    out = export_projector(model, tmp_path / "proj")
-    assert np.loadtxt(out / "vectors.tsv", delimiter="\t").shape == (len(WORDS), 6)
-    assert (out / "metadata.tsv").read_text(encoding="utf-8").splitlines()[1] == f"{WORDS[0]}\t{len(WORDS)}"
-    assert 'tensor_path: "vectors.tsv"' in (out / "projector_config.pbtxt").read_text()

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
 
+import numpy as np
+import pytest
+
+from cordswivel.errors import ConfigError
 from cordswivel.pairkeys import (
+    PairKeys,
     block_keys,
+    block_value_bits,
+    count_pairs,
+    count_unit,
+    merge_sums,
+    reduce_pair_keys,
     sum_block_keys,
+    unit_weights,
 )
 
 
@@ -54,18 +65,20 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     rng = np.random.default_rng(dense_size)
     window, vocab_size = 3, 6
     lengths = rng.integers(0, 9, 40)
-    ids = rng.integers(0, vocab_size + 2, int(lengths.sum())).astype(np.int32)   # token ids >= 6: OOV
+    ids = rng.integers(0, vocab_size + 2, int(lengths.sum())).astype(np.int32)  # token ids >= 6: OOV
     lut = np.array([*range(vocab_size), -1, -1], dtype=np.int64)
     keys = np.empty(ids.size * (window + 1), dtype=np.int64)
     dense = np.zeros((dense_size, dense_size), dtype=np.int64)
     layout = PairKeys.layout(vocab_size, window)
     n = count_pairs(ids, lengths, lut, window, layout.id_bits, layout.d_bits, unit_weights(window), dense, keys)
     pairs, sums = reduce_pair_keys(np.sort(keys[:n]), layout.id_bits, layout.d_bits, unit_weights(window))
-    got = {(int(p) >> layout.id_bits, int(p) & ((1 << layout.id_bits) - 1)): int(s)
-           for p, s in zip(pairs, sums, strict=True)}
+    got = {
+        (int(p) >> layout.id_bits, int(p) & ((1 << layout.id_bits) - 1)): int(s)
+        for p, s in zip(pairs, sums, strict=True)
+    }
     got.update({(int(i), int(j)): int(dense[i, j]) for i, j in zip(*np.nonzero(dense), strict=True)})
     starts = np.concatenate(([0], np.cumsum(lengths)))
-    units = [[int(lut[t]) for t in ids[a:b] if lut[t] >= 0] for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    units = [[int(lut[t]) for t in ids[a:b] if lut[t] >= 0] for a, b in itertools.pairwise(starts)]
     assert got == brute_pairs(units, window)
 
 

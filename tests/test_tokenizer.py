@@ -1,6 +1,9 @@
-import string
+"""The tokenizer against its definition: str.split on whitespace, string.punctuation stripped at both ends."""
 
-from cordswivel.tokenizer import normalize_token, tokenize
+import string
+import sys
+
+from cordswivel.tokenizer import WHITESPACE, normalize_token, tokenize
 
 
 def test_strips_punctuation_at_ends_only():
@@ -21,3 +24,8 @@ def test_matches_the_design_formula_on_every_punctuation_character():
     expected = [t.strip(string.punctuation) for t in text.split() if t.strip(string.punctuation)]
     assert tokenize(text) == expected == ["x"] * len(string.punctuation)
     assert normalize_token("...") == ""
+
+
+def test_whitespace_is_every_character_str_split_splits_on():
+    assert WHITESPACE == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert tokenize(f"a{WHITESPACE}b") == ["a", "b"] == f"a{WHITESPACE}b".split()

@@ -128,7 +128,7 @@ class Runner:
 
         try:
             if self.client is not None:
-                from distributed import as_completed
+                from distributed import as_completed  # lazy: distributed is slow to import, rarely used
 
                 futures = self.client.compute(list(tasks))
                 for _ in as_completed(futures):
@@ -178,7 +178,7 @@ def runner(
 def connect(address: str) -> Any:
     """A dask.distributed client of the scheduler at ``address``."""
     try:
-        from distributed import Client
+        from distributed import Client  # lazy: distributed is slow to import, rarely used
     except ImportError:
         raise ConfigError("--scheduler needs the 'distributed' package (pip install distributed)") from None
     try:

@@ -8,6 +8,9 @@ Datasets keeps them (train 8,194 / validation 916 / test 1,859), labels in TFDS 
 Classifier (docs/design.md, "SciCite"): the text embedding as a Keras layer on raw strings (frozen unless
 ``trainable``) -> Dense(3) logits; Adam; sparse categorical cross-entropy from logits; 35 epochs;
 batch 32; training data shuffled with a 10,000 buffer; validation after every epoch.
+
+TensorFlow is imported inside the functions that use it, as in ``swivel``: the demo counts on forked
+worker processes before it trains, and forking is unsafe once TensorFlow is loaded.
 """
 
 from __future__ import annotations

@@ -111,13 +111,23 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
         )
         for batch in batches:
             read = batch.read
-            lines = batch.lines
             try:
-                b"\n".join(raw for _, raw in lines).decode("utf-8")
+                b"\n".join(raw for _, raw in batch.lines).decode("utf-8")
+                valid = batch.lines
             except UnicodeDecodeError:
-                lines = [(n, raw) for n, raw in lines if _valid_utf8(raw, path, batch.line_of(n), policy)]
-            if lines:
-                yield LineBatch(batch.line_of, lines, read)
+                valid = []
+                for n, raw in batch.lines:  # report each bad line at its place, after the lines before it
+                    try:
+                        decode(raw, path, batch.line_of(n))
+                    except CorpusError as error:
+                        if valid:
+                            yield LineBatch(batch.line_of, valid, read)
+                            valid = []
+                        policy(error)
+                        continue
+                    valid.append((n, raw))
+            if valid:
+                yield LineBatch(batch.line_of, valid, read)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         where = f" after line {read}" if read else ""
         policy(CorpusError(path, f"truncated or corrupt gzip data{where} ({exc})", kind=ErrorKind.CORRUPT_ARCHIVE))
@@ -125,15 +135,6 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
         raise CorpusError(path, f"cannot read: {exc.strerror or exc}", kind=ErrorKind.UNREADABLE) from None
     if read == 0 and not by_bytes:
         policy(CorpusError(path, "file is empty", kind=ErrorKind.EMPTY_FILE))
-
-
-def _valid_utf8(raw: bytes, path: Path, line: int, policy: ErrorPolicy) -> bool:
-    try:
-        decode(raw, path, line)
-        return True
-    except CorpusError as error:
-        policy(error)
-        return False
 
 
 def _decoded_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterator[tuple[LineBatch, int, str]]:

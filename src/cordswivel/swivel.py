@@ -30,6 +30,7 @@ first, on worker processes forked from this one, and forking is unsafe once Tens
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import math
@@ -172,8 +173,6 @@ def _block_groups(
     Arrays are stacked per replica: ids (replicas, s), counts (replicas, s, s), active (replicas,);
     a group smaller than ``replicas`` leaves the last replicas idle (inactive, zero counts).
     """
-    import concurrent.futures
-
     n, s = shards.num_shards, shards.shard_size
 
     def load(group: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray, Any, np.ndarray]:

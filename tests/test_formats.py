@@ -1,0 +1,69 @@
+"""word2vec, GloVe and projector files: round trips, gensim's layout, and bad files named by line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cordswivel
+from cordswivel.errors import ModelFormatError
+from cordswivel.formats import export_projector, export_word2vec, load_text_vectors
+
+from helpers import WORDS, word_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return word_model()
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_word2vec_round_trip(model, tmp_path, binary):
+    path = export_word2vec(model, tmp_path / "vectors.w2v", binary=binary)
+    assert path.read_bytes().startswith(f"{len(WORDS)} 6\n".encode())
+    loaded = cordswivel.load(path)
+    assert loaded.vocab == WORDS
+    np.testing.assert_allclose(loaded.vectors, model.vectors, rtol=1e-6)
+    assert not loaded.table[-1].any()  # a zero OOV row, as the module's
+
+
+def test_glove_file_and_projector_export(model, tmp_path):
+    glove = tmp_path / "glove.txt"
+    glove.write_text(
+        "".join(w + " " + " ".join(str(float(x)) for x in v) + "\n" for w, v in zip(WORDS, model.vectors)),
+        encoding="utf-8",
+    )
+    loaded = cordswivel.load(glove)
+    np.testing.assert_allclose(loaded.vectors, model.vectors, rtol=1e-6)
+    out = export_projector(model, tmp_path / "proj")
+    assert np.loadtxt(out / "vectors.tsv", delimiter="\t").shape == (len(WORDS), 6)
+    assert (out / "metadata.tsv").read_text(encoding="utf-8").splitlines()[1] == f"{WORDS[0]}\t{len(WORDS)}"
+    assert 'tensor_path: "vectors.tsv"' in (out / "projector_config.pbtxt").read_text()
+
+
+def test_word2vec_text_layout_is_gensims(model, tmp_path):
+    path = export_word2vec(model, tmp_path / "v.txt")
+    header, first = path.read_text(encoding="utf-8").splitlines()[:2]
+    assert header == f"{len(WORDS)} 6"
+    word, *values = first.split(" ")
+    assert word == "the" and np.allclose([float(v) for v in values], model.vectors[0])
+
+
+def test_bad_vector_files_are_named_with_their_line(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("a 1 2\nb 1\n")
+    with pytest.raises(ModelFormatError, match=r"g\.txt:2: 1 values, expected 2"):
+        load_text_vectors(path)
+    path.write_text("a 1 x\n")
+    with pytest.raises(ModelFormatError, match=r"g\.txt:1: not 'word v1 v2 \.\.\.'"):
+        load_text_vectors(path)
+    path.write_bytes(b"3 4\nab" + b"\0" * 5)
+    with pytest.raises(ModelFormatError, match="truncated binary word2vec file at vector 1 of 3"):
+        load_text_vectors(path)
+
+
+def test_lowercase_vectors_are_queried_lowercased(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("sars 1 0\nfever 0 1\n")
+    loaded = load_text_vectors(path, lowercase=True)
+    np.testing.assert_allclose(loaded.embed(["SARS Fever"])[0], np.array([1, 1]) / np.sqrt(2), rtol=1e-6)

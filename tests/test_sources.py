@@ -1,0 +1,55 @@
+"""Line file sources: units of text and JSON lines files, and the error policy on bad records."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from cordswivel.errors import ConfigError, CorpusError
+from cordswivel.sources import ErrorPolicy, JsonLinesFile, Selection, SkipCounts, TextFile, split_author_list
+
+
+def records(source, on_error="raise", skips=None):
+    return list(source.records(ErrorPolicy(on_error, skips), Selection()))
+
+
+def test_text_lines_are_units_and_crlf_is_dropped(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"one two\r\n\nthree")
+    assert records(TextFile(tmp_path / "a.txt")) == [["one two"], [""], ["three"]]
+
+
+def test_jsonl_fields_in_order_and_authors_one_unit_each(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(
+        gzip.compress((json.dumps({"abstract": "A", "title": "T", "authors": "Li, X; Doe, J;"}) + "\n\n").encode())
+    )
+    assert records(JsonLinesFile(path)) == [["T", "A"]]
+    assert records(JsonLinesFile(path, ("authors", "title"))) == [["Li, X", "Doe, J", "T"]]
+    assert split_author_list(" ; Smith, Adam J.;Zhang, Xiyun ") == ["Smith, Adam J.", "Zhang, Xiyun"]
+
+
+def test_bad_records_raise_with_their_line_or_are_counted(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"title": "ok"}\n{"title": 3}\n[1]\n\xff\n{"title": "fine"}\n')
+    with pytest.raises(CorpusError, match=r"a\.jsonl:2: field 'title' is int, expected text"):
+        records(JsonLinesFile(path))
+    skips = SkipCounts()
+    assert records(JsonLinesFile(path), "skip", skips) == [["ok"], ["fine"]]
+    assert skips == {"wrong type": 2, "invalid UTF-8": 1}
+    assert skips.summary() == "1 invalid UTF-8, 2 wrong type"
+    assert SkipCounts().summary() == "none"
+
+
+def test_unit_batches_hold_the_units_separated_by_one_byte(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"title": "é x", "text": "y"}) + "\n" + json.dumps({"title": "z"}) + "\n")
+    ((buffer, ends),) = JsonLinesFile(path).unit_batches(ErrorPolicy(), Selection())
+    starts = [0, *ends[:-1].tolist()]
+    assert [buffer[a:b].rstrip(b"\n").decode() for a, b in zip(starts, ends, strict=True)] == ["é x", "y", "z"]
+
+
+def test_on_error_must_be_raise_or_skip():
+    with pytest.raises(ConfigError, match="on_error must be one of"):
+        ErrorPolicy("ignore")

@@ -1,0 +1,33 @@
+"""The vocabulary: selection and order by the rule, the file round trip, bad files named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cordswivel.errors import ConfigError, ModelFormatError
+from cordswivel.vocab import Vocabulary, build_vocabulary
+
+
+def test_order_cap_and_truncation_to_whole_shards():
+    counts = {"b": 5, "a": 5, "c": 9, "d": 1, "e": 3, "f": 3}
+    vocab = build_vocabulary(counts, min_count=2, max_vocab=None, shard_size=2)
+    assert vocab.tokens == ("c", "a", "b", "e") and vocab.counts.tolist() == [9, 5, 5, 3]  # "f" cut by shards
+    capped = build_vocabulary(counts.items(), min_count=1, max_vocab=3, shard_size=1)
+    assert capped.tokens == ("c", "a", "b")
+    assert vocab.get("e") == 3 and vocab.get("zz") == -1 and "a" in vocab and next(iter(vocab)) == "c"
+    with pytest.raises(ConfigError, match="empty vocabulary: 1 tokens occur at least 9 times"):
+        build_vocabulary(counts, min_count=9, max_vocab=None, shard_size=2)
+
+
+def test_file_round_trip_and_errors(tmp_path):
+    vocab = Vocabulary(("é", "a b", "x\ty"), np.array([3, 2, 1]))
+    vocab.save(tmp_path)
+    assert (tmp_path / "vocab.tsv").read_text(encoding="utf-8") == "é\t3\na b\t2\nx\ty\t1\n"
+    loaded = Vocabulary.load(tmp_path)
+    assert loaded.tokens == vocab.tokens and loaded.counts.tolist() == [3, 2, 1]
+    (tmp_path / "vocab.tsv").write_text("a\t1\nb\n")
+    with pytest.raises(ModelFormatError, match=r"vocab\.tsv:2: expected 'token<TAB>count'"):
+        Vocabulary.load(tmp_path)
+    with pytest.raises(ModelFormatError, match="missing vocabulary file"):
+        Vocabulary.load(tmp_path / "none")
