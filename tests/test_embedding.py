@@ -118,3 +118,19 @@ def test_outputs_get_the_usual_permissions(model, tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "m" / "vectors.npy").stat().st_mode) == 0o644
+
+
+def test_word_pair_files_as_published_and_case_insensitive_lookup(tmp_path):
+    vocab = Vocabulary(("Virus", "virus", "cough", "fever", "Italy"), np.array([9, 5, 4, 3, 2]))
+    rng = np.random.default_rng(1)
+    model = TextEmbedding(vocab, rng.normal(size=(6, 4)).astype(np.float32))
+    (tmp_path / "space.txt").write_bytes(b"virus cough 3.5\r\nfever cough 8\r\nitaly virus 1\r\nfoo bar 2\r\n")
+    (tmp_path / "tab.txt").write_text("virus\tcough\t3.5\nfever\tcough\t8\nitaly\tvirus\t1\nfoo\tbar\t2\n")
+    exact = model.evaluate_word_pairs(tmp_path / "space.txt")
+    assert (exact.pairs_covered, exact.pairs_total) == (2, 4)
+    assert model.evaluate_word_pairs(tmp_path / "tab.txt") == exact
+    folded = model.evaluate_word_pairs(tmp_path / "space.txt", case_insensitive=True)
+    assert (folded.pairs_covered, folded.pairs_total) == (3, 4)
+    # 'virus' stands for 'Virus' (the more frequent variant), 'italy' for 'Italy', as gensim does
+    sims = [model.similarity("Virus", "cough"), model.similarity("fever", "cough"), model.similarity("Italy", "Virus")]
+    assert folded.spearman == pytest.approx(stats.spearmanr(sims, [3.5, 8, 1]).statistic, rel=1e-9)

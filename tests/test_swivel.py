@@ -32,31 +32,62 @@ def numpy_block_loss(rows, cols, counts, row_sums, col_sums, total, base, scale,
     return loss / np.sqrt(counts.size)
 
 
-def test_block_loss_matches_numpy_and_gradients_match_autodiff():
-    rng = np.random.default_rng(0)
+def dense_reference(rows, cols, counts, row_bias, col_bias, log_total, base, scale, exponent):
+    """The loss and dL/dR, dL/dC of one block from its dense count matrix, cell by cell in TensorFlow ops
+    (the formulation training used before observed cells came as sparse lists)."""
+    scores = tf.matmul(rows, cols, transpose_b=True)
+    observed = counts > 0
+    target = log_total - row_bias[:, None] - col_bias[None, :]
+    err = scores - (target + tf.math.log(tf.where(observed, counts, tf.ones_like(counts))))
+    confidence = base + scale * tf.pow(counts, exponent)
+    multiplier = tf.math.rsqrt(tf.cast(tf.size(counts), tf.float32))
+    loss = multiplier * tf.reduce_sum(tf.where(observed, 0.5 * confidence * tf.square(err), tf.math.softplus(err)))
+    grad = multiplier * tf.where(observed, confidence * err, tf.math.sigmoid(err))
+    return loss, tf.matmul(grad, cols), tf.matmul(grad, rows, transpose_a=True)
+
+
+@pytest.mark.parametrize("seed, scale", [(0, 0.5), (1, 3.0)])  # scale 3: scores far from the targets
+def test_block_loss_matches_numpy_the_dense_form_and_autodiff(seed, scale):
+    rng = np.random.default_rng(seed)
     s, t, d = 6, 5, 4
-    rows = rng.normal(0, 0.5, (s, d)).astype(np.float32)
-    cols = rng.normal(0, 0.5, (t, d)).astype(np.float32)
+    rows = rng.normal(0, scale, (s, d)).astype(np.float32)
+    cols = rng.normal(0, scale, (t, d)).astype(np.float32)
     counts = np.where(rng.random((s, t)) < 0.5, rng.gamma(1.0, 3.0, (s, t)), 0).astype(np.float32)
     row_sums, col_sums = rng.uniform(5, 50, s), rng.uniform(5, 50, t)
     total = 1000.0
-    args = (
+    biases = (
         tf.constant(np.log(row_sums + 1), tf.float32),
         tf.constant(np.log(col_sums + 1), tf.float32),
         tf.constant(np.log(total + 1), tf.float32),
-        0.1,
-        0.25,
-        0.5,
     )
+    flat = np.flatnonzero(counts).astype(np.int32)
+    cells = tf.constant(np.concatenate([flat, [0, 0]]).astype(np.int32))  # two padding entries at the end
+    values = tf.constant(np.concatenate([counts.ravel()[flat], [0, 0]]).astype(np.float32))
     r, c = tf.constant(rows), tf.constant(cols)
     with tf.GradientTape() as tape:
         tape.watch([r, c])
-        loss, grad_rows, grad_cols = block_loss_and_gradients(r, c, tf.constant(counts), *args)
+        loss, grad_rows, grad_cols = block_loss_and_gradients(r, c, cells, values, *biases, (0.1, 0.25, 0.5))
     auto_rows, auto_cols = tape.gradient(loss, [r, c])
     expected = numpy_block_loss(rows, cols, counts, row_sums, col_sums, total, 0.1, 0.25, 0.5)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
     np.testing.assert_allclose(grad_rows.numpy(), auto_rows.numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(grad_cols.numpy(), auto_cols.numpy(), rtol=1e-4, atol=1e-6)
+    ref_loss, ref_rows, ref_cols = dense_reference(r, c, tf.constant(counts), *biases, 0.1, 0.25, 0.5)
+    assert float(loss) == pytest.approx(float(ref_loss), rel=1e-5)
+    np.testing.assert_allclose(grad_rows.numpy(), ref_rows.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad_cols.numpy(), ref_cols.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_dense_terms_are_stable_far_from_zero():
+    from cordswivel.swivel import dense_block_terms
+
+    scores = tf.constant([[-200.0, -20.0, 0.0, 20.0, 200.0]])
+    loss, grad = dense_block_terms(scores, tf.zeros(1), tf.zeros(5), tf.constant(0.0))
+    expected = np.logaddexp(0, scores.numpy()).sum()
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(
+        grad.numpy(), 1 / (1 + np.exp(-scores.numpy().astype(np.float64))), rtol=1e-6, atol=1e-30
+    )
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +204,11 @@ def test_unknown_device_is_a_clear_error(planted_shards, tmp_path):
     _, shards = planted_shards
     with pytest.raises(ConfigError, match=r"unknown device 'GPU:99'; this machine has .*CPU:0"):
         SwivelTrainer(SwivelConfig(embedding_dim=4, epochs=1), devices=["GPU:99"]).fit(shards, tmp_path)
+
+
+def test_cell_width_pads_by_at_most_an_eighth_to_few_shapes():
+    from cordswivel.swivel import cell_width
+
+    widths = {cell_width(m) for m in range(1, 200_000, 7)}
+    assert all(m <= cell_width(m) <= max(1024, m * 9 / 8) for m in range(1, 200_000, 7))
+    assert len(widths) < 60

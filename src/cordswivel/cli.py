@@ -210,7 +210,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 def _cmd_evaluate_pairs(args: argparse.Namespace) -> int:
     from .loading import load
 
-    result = load(args.model).evaluate_word_pairs(args.file)
+    result = load(args.model).evaluate_word_pairs(args.file, case_insensitive=args.case_insensitive)
     print(
         json.dumps(
             {
@@ -464,11 +464,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate-pairs",
         help="correlate similarities with human word-pair scores",
-        description="Spearman and Pearson correlation of cosine similarity with a "
-        "tab-separated 'word, word, score' file.",
+        description="Spearman and Pearson correlation of cosine similarity with the human scores of a "
+        "'word word score' file (tab or space separated, as MEN, SimLex-999 and WordSim-353 come), over the "
+        "pairs whose words are both in the vocabulary (JSON output, with the coverage).",
     )
-    p.add_argument("model", help="model directory")
+    p.add_argument("model", help="model directory (or any embeddings cordswivel.load accepts)")
     p.add_argument("file", help="word pairs file")
+    p.add_argument(
+        "--case-insensitive",
+        action="store_true",
+        help="compare words in upper case, a word standing for its most frequent case variant (as gensim's "
+        "evaluate_word_pairs(case_insensitive=True))",
+    )
     p.set_defaults(run=_cmd_evaluate_pairs)
     return parser
 

@@ -213,27 +213,37 @@ class TextEmbedding:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.vocab[i], float(scores[i])) for i in top]
 
-    def evaluate_word_pairs(self, path: str | os.PathLike, *, delimiter: str = "\t") -> WordPairsResult:
-        """Pearson and Spearman correlation of cosine similarity with a ``word, word, score`` file.
+    def evaluate_word_pairs(
+        self, path: str | os.PathLike, *, delimiter: str | None = None, case_insensitive: bool = False
+    ) -> WordPairsResult:
+        """Pearson and Spearman correlation of cosine similarity with a ``word word score`` file.
 
-        Lines starting with ``#`` are comments; pairs with an unknown word are left out and counted.
+        Fields are split on ``delimiter``, by default on tabs where a line has one, else on
+        whitespace (the published sets use either, with LF or CRLF line ends). Lines starting with
+        ``#`` are comments; pairs with an unknown word are left out and counted. With
+        ``case_insensitive`` words are compared in upper case, as gensim's ``evaluate_word_pairs``
+        does: a word stands for its most frequent case variant in the vocabulary.
         """
         path = Path(path)
+        lookup = self._case_insensitive_index() if case_insensitive else None
         model, human, total = [], [], 0
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", newline="") as handle:
             for number, line in enumerate(handle, start=1):
+                line = line.rstrip("\r\n")
                 if not line.strip() or line.startswith("#"):
                     continue
-                parts = line.rstrip("\n").split(delimiter)
+                parts = line.split(delimiter if delimiter is not None else ("\t" if "\t" in line else None))
                 if len(parts) != 3:
-                    raise ModelFormatError(f"{path}:{number}: expected 'word{delimiter}word{delimiter}score'")
+                    raise ModelFormatError(f"{path}:{number}: expected 'word word score', got {len(parts)} fields")
                 try:
                     score = float(parts[2])
                 except ValueError:
                     raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
                 total += 1
-                if parts[0] in self and parts[1] in self:
-                    model.append(self.similarity(parts[0], parts[1]))
+                ids = [lookup.get(w.upper(), -1) if lookup is not None else self._vocab.get(w) for w in parts[:2]]
+                if min(ids) >= 0:
+                    unit = self._unit_vectors()
+                    model.append(float(unit[ids[0]] @ unit[ids[1]]))
                     human.append(score)
         model_a, human_a = np.asarray(model), np.asarray(human)
         if len(model) < 2:
@@ -244,6 +254,13 @@ class TextEmbedding:
             pairs_covered=len(model),
             pairs_total=total,
         )
+
+    def _case_insensitive_index(self) -> dict[str, int]:
+        """Upper-cased word -> id of its first (most frequent) case variant."""
+        index: dict[str, int] = {}
+        for i, word in enumerate(self.vocab):
+            index.setdefault(word.upper(), i)
+        return index
 
     # ------------------------------------------------------------------ files
     def save(

@@ -8,9 +8,14 @@ s = shard_size, R = W[shard r] (s, d), C = W~[shard c] (s, d) and S = R C^T (s, 
 - unobserved cell: softplus(S - pmi*), pmi* = -rb_i - cb_j + log_total;
 - block loss = sum / sqrt(s * s); biases are fixed: rb = log(row sums + 1), cb = log(col sums + 1).
 
-The gradient is written out (dL/dS, then two matmuls), so a step costs 6 s^2 d FLOPs in
-TensorFlow matmuls plus one XLA-fused elementwise pass. Optimisers (Adagrad, RMSProp, SGD) update
-only the 2 s rows a step touches. The output vectors are W + W~.
+Most cells are unobserved, so the loss is computed as the unobserved term on every cell, which needs
+no counts, plus a correction on the observed ones: with z = S - pmi*,
+L = sum_all softplus(z) + sum_observed [0.5 c(x) (z - log x)^2 - softplus(z)], and dL/dS = sigmoid(z)
+everywhere but c(x) (z - log x) on observed cells. Blocks reach the step as their sparse lists of
+observed cells; no s x s count array is built. The gradient is written out (dL/dS, then two
+matmuls), so a step costs 6 s^2 d FLOPs in TensorFlow matmuls plus one XLA-fused pass (one exp per
+cell for softplus and sigmoid, and a gather and scatter of the observed cells). Optimisers (Adagrad,
+RMSProp, SGD) update only the 2 s rows a step touches. The output vectors are W + W~.
 
 Blocks are visited diagonal by diagonal (as in DSGD, Gemulla et al. 2011): diagonal t holds the
 blocks (r, (r + t) mod N), which share no row and no column shard, so any of them can be trained
@@ -54,53 +59,87 @@ CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_STATE = "checkpoint.json"
 
 
-def block_loss_and_score_gradient(
-    scores, counts, row_bias, col_bias, log_total, confidence_base, confidence_scale, confidence_exponent
-) -> tuple[Any, Any]:
-    """Loss of one block given its scores S = R C^T, and dL/dS: the elementwise part (TensorFlow).
+def dense_block_terms(scores: Any, row_bias: Any, col_bias: Any, log_total: Any) -> tuple[Any, Any]:
+    """Every cell's unobserved term, counts unseen: (sum of softplus(z), sigmoid(z)) for z = S - b.
 
-    Shapes: scores and counts (s, t), row_bias (s,), col_bias (t,).
+    b = log_total - rb_i - cb_j is the PMI a count of 1 would have. One exp serves both functions.
+    Shapes: scores (s, t), row_bias (s,), col_bias (t,); TensorFlow ops, meant to be XLA-compiled.
     """
     import tensorflow as tf
 
-    observed = counts > 0
-    base = log_total - row_bias[:, None] - col_bias[None, :]
-    log_counts = tf.math.log(tf.where(observed, counts, tf.ones_like(counts)))
-    err = scores - (base + log_counts)
-    confidence = confidence_base + confidence_scale * tf.pow(counts, confidence_exponent)
-    multiplier = tf.math.rsqrt(tf.cast(tf.size(counts), counts.dtype))
-    loss = multiplier * tf.reduce_sum(tf.where(observed, 0.5 * confidence * tf.square(err), tf.math.softplus(err)))
-    grad_scores = multiplier * tf.where(observed, confidence * err, tf.math.sigmoid(err))
-    return loss, grad_scores
+    z = scores - (log_total - row_bias[:, None] - col_bias[None, :])
+    e = tf.exp(-tf.abs(z))
+    inverse = 1.0 / (1.0 + e)
+    loss = tf.reduce_sum(tf.maximum(z, 0.0) + tf.math.log1p(e))
+    return loss, tf.where(z >= 0, inverse, e * inverse)
+
+
+def observed_block_terms(
+    scores: Any, cells: Any, counts: Any, row_bias: Any, col_bias: Any, log_total: Any, confidence: tuple
+) -> tuple[Any, Any]:
+    """The observed cells' terms less the unobserved term ``dense_block_terms`` gave them.
+
+    ``cells`` are flat indices (row * t + col) into ``scores`` (s, t) and ``counts`` their counts;
+    entries with a zero count are padding and count for nothing. Returns the loss correction and the
+    dL/dS correction of each cell: 0.5 c(x) err^2 - softplus(z) and c(x) err - sigmoid(z), with
+    err = z - log x and c(x) = base + scale * x ** exponent.
+    """
+    import tensorflow as tf
+
+    base, scale, exponent = confidence
+    t = tf.shape(scores, out_type=cells.dtype)[1]
+    observed = tf.cast(counts > 0, scores.dtype)
+    safe = tf.where(counts > 0, counts, tf.ones_like(counts))  # padding: finite values, weighted 0
+    z = tf.gather(tf.reshape(scores, [-1]), cells) - (
+        log_total - tf.gather(row_bias, cells // t) - tf.gather(col_bias, cells % t)
+    )
+    err = z - tf.math.log(safe)
+    weight = observed * (base + scale * tf.pow(safe, exponent))
+    loss = tf.reduce_sum(0.5 * weight * tf.square(err) - observed * tf.math.softplus(z))
+    return loss, weight * err - observed * tf.math.sigmoid(z)
+
+
+def block_terms(
+    scores: Any, cells: Any, counts: Any, row_bias: Any, col_bias: Any, log_total: Any, confidence: tuple
+) -> tuple[Any, Any]:
+    """A block's loss (before the 1/sqrt(s t) multiplier) and dL/dS, from its scores and its observed
+    cells: the dense terms of every cell, corrected on the observed cells (docs/design.md, "Swivel")."""
+    import tensorflow as tf
+
+    dense_loss, grad_scores = dense_block_terms(scores, row_bias, col_bias, log_total)
+    observed_loss, corrections = observed_block_terms(scores, cells, counts, row_bias, col_bias, log_total, confidence)
+    shape = tf.shape(grad_scores)
+    grad_scores = tf.tensor_scatter_nd_add(tf.reshape(grad_scores, [-1]), cells[:, None], corrections)
+    return dense_loss + observed_loss, tf.reshape(grad_scores, shape)
 
 
 def block_loss_and_gradients(
-    row_vecs,
-    col_vecs,
-    counts,
-    row_bias,
-    col_bias,
-    log_total,
-    confidence_base,
-    confidence_scale,
-    confidence_exponent,
+    row_vecs: Any,
+    col_vecs: Any,
+    cells: Any,
+    counts: Any,
+    row_bias: Any,
+    col_bias: Any,
+    log_total: Any,
+    confidence: tuple,
     *,
-    elementwise=block_loss_and_score_gradient,
+    terms: Callable[..., tuple[Any, Any]] = block_terms,
 ) -> tuple[Any, Any, Any]:
-    """Loss of one dense block and its gradients wrt the row and column vectors (TensorFlow).
+    """Loss of one block and its gradients wrt the row and column vectors (TensorFlow).
 
-    Shapes: row_vecs (s, d), col_vecs (t, d), counts (s, t), row_bias (s,), col_bias (t,). The three
-    matmuls stay plain TensorFlow ops (oneDNN where enabled); ``elementwise`` may be XLA-compiled.
+    The block's observed cells come as flat indices ``cells`` (row * t + col) with their ``counts``;
+    zero counts are padding. The work is three matmuls (plain TensorFlow ops: oneDNN on CPU) and
+    ``terms``, which training XLA-compiles into one pass over the s * t cells.
+    Shapes: row_vecs (s, d), col_vecs (t, d), cells and counts (m,), row_bias (s,), col_bias (t,).
     """
     import tensorflow as tf
 
     scores = tf.matmul(row_vecs, col_vecs, transpose_b=True)  # (s, t)
-    loss, grad_scores = elementwise(
-        scores, counts, row_bias, col_bias, log_total, confidence_base, confidence_scale, confidence_exponent
-    )
+    loss, grad_scores = terms(scores, cells, counts, row_bias, col_bias, log_total, confidence)
+    multiplier = tf.math.rsqrt(tf.cast(tf.size(scores), scores.dtype))
     grad_rows = tf.matmul(grad_scores, col_vecs)  # (s, d)
     grad_cols = tf.matmul(grad_scores, row_vecs, transpose_a=True)  # (t, d)
-    return loss, grad_rows, grad_cols
+    return multiplier * loss, multiplier * grad_rows, multiplier * grad_cols
 
 
 class _Optimizer:
@@ -134,24 +173,6 @@ class _Optimizer:
         return ms, lr * grad / (tf.sqrt(ms) + 1e-7)
 
 
-def _aligned_zeros(shape: tuple[int, int]) -> np.ndarray:
-    """float32 zeros on a 64-byte boundary, so TensorFlow can take the buffer without a copy."""
-    size = shape[0] * shape[1] * 4
-    raw = np.zeros(size + 64, dtype=np.uint8)
-    offset = -raw.ctypes.data % 64
-    return raw[offset : offset + size].view(np.float32).reshape(shape)
-
-
-def _as_tensor(array: np.ndarray) -> Any:
-    """A tensor over ``array``'s memory (DLPack, zero-copy) where possible; a copy otherwise."""
-    import tensorflow as tf
-
-    try:
-        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
-    except Exception:  # an older TensorFlow or an unaligned buffer: copying is correct, only slower
-        return tf.convert_to_tensor(array)
-
-
 def block_schedule(num_shards: int, seed: int, epoch: int) -> list[np.ndarray]:
     """One epoch's blocks (flat index r * N + c) as N diagonals of N blocks, in a seeded random order.
 
@@ -165,29 +186,51 @@ def block_schedule(num_shards: int, seed: int, epoch: int) -> list[np.ndarray]:
     return diagonals
 
 
+def cell_width(cells: int) -> int:
+    """The observed-cell count a step is padded to: at most 1/8 more, so that the fused pass (compiled
+    per shape) meets a handful of shapes in a run (blocks of mod-sharded words hold similar counts)."""
+    if cells <= 1024:
+        return 1024
+    step = 1 << (cells.bit_length() - 4)
+    return -(-cells // step) * step
+
+
+def cell_dtype(shard_size: int) -> np.dtype:
+    """The integer type of flat cell indices (row * shard_size + col) of a block."""
+    return np.dtype(np.int32 if shard_size * shard_size < 2**31 else np.int64)
+
+
 def _block_groups(
     shards: CooccurrenceShards, groups: list[np.ndarray], replicas: int, prefetch: int = 2
-) -> Iterator[tuple[list[tuple[int, int]], np.ndarray, np.ndarray, Any, np.ndarray]]:
-    """Yield (blocks, row ids, col ids, dense counts, active) per step, read ahead in a thread.
+) -> Iterator[tuple[list[tuple[int, int]], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield (blocks, row ids, col ids, cells, counts, active) per step, read ahead in a thread.
 
-    Arrays are stacked per replica: ids (replicas, s), counts (replicas, s, s), active (replicas,);
-    a group smaller than ``replicas`` leaves the last replicas idle (inactive, zero counts).
+    Arrays are stacked per replica: ids (replicas, s), the observed cells as flat indices and their
+    counts (replicas, m), padded with zero counts to the group's largest block, active (replicas,).
+    A group smaller than ``replicas`` leaves the last replicas idle (inactive, no cells).
     """
     n, s = shards.num_shards, shards.shard_size
+    index_type = cell_dtype(s)
 
-    def load(group: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray, Any, np.ndarray]:
-        dense = _aligned_zeros((replicas * s, s))
+    def load(
+        group: np.ndarray,
+    ) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        blocks = [divmod(int(b), n) for b in group]
         row_ids = np.empty((replicas, s), np.int64)
         col_ids = np.empty((replicas, s), np.int64)
-        blocks = [divmod(int(b), n) for b in group]
+        read = [shards.block(r, c) for r, c in blocks]
+        width = cell_width(max(rows.size for rows, _, _ in read))
+        cells = np.zeros((replicas, width), index_type)
+        counts = np.zeros((replicas, width), np.float32)
         for k in range(replicas):
             r, c = blocks[min(k, len(blocks) - 1)]
             row_ids[k], col_ids[k] = shards.shard_ids(r), shards.shard_ids(c)
             if k < len(blocks):
-                rows, cols, counts = shards.block(r, c)
-                dense[k * s + rows, cols] = counts
+                rows, cols, values = read[k]
+                cells[k, : rows.size] = rows.astype(index_type) * s + cols
+                counts[k, : rows.size] = values
         active = np.arange(replicas) < len(blocks)
-        return blocks, row_ids, col_ids, _as_tensor(dense.reshape(replicas, s, s)), active
+        return blocks, row_ids, col_ids, cells, counts, active
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = [pool.submit(load, g) for g in groups[:prefetch]]
@@ -279,28 +322,29 @@ class SwivelTrainer:
         col_bias = tf.constant(np.log(shards.col_sums + 1.0), tf.float32)
         log_total = tf.constant(math.log(float(shards.row_sums.sum()) + 1.0), tf.float32)
         s = shards.shard_size
-        conf = (
+        confidence = (
             tf.constant(cfg.confidence_base, tf.float32),
             tf.constant(cfg.confidence_scale, tf.float32),
             tf.constant(cfg.confidence_exponent, tf.float32),
         )
+        index_type = tf.as_dtype(cell_dtype(s))
+        # One fused pass over the s^2 cells; XLA compiles it once per padded cell count (see cell_width).
+        terms = tf.function(block_terms, jit_compile=True)
 
-        elementwise = tf.function(block_loss_and_score_gradient, jit_compile=True)  # one fused pass
-
-        def replica_step(row_ids: Any, col_ids: Any, counts: Any) -> list[Any]:
+        def replica_step(row_ids: Any, col_ids: Any, cells: Any, counts: Any) -> list[Any]:
             """This replica's block: its loss, and per variable the update (and new slot rows)."""
             k = tf.distribute.get_replica_context().replica_id_in_sync_group
             with tf.device("/cpu:0"):  # the steps' inputs come from host memory: only this replica's part moves
-                ids, block = (row_ids[k], col_ids[k]), counts[k]
+                ids, block = (row_ids[k], col_ids[k]), (cells[k], counts[k])
             loss, *grads = block_loss_and_gradients(
                 tf.gather(variables[0], ids[0]),
                 tf.gather(variables[1], ids[1]),
-                block,
+                *block,
                 tf.gather(row_bias, ids[0]),
                 tf.gather(col_bias, ids[1]),
                 log_total,
-                *conf,
-                elementwise=elementwise,
+                confidence,
+                terms=terms,
             )
             out = [loss]
             for v, grad in enumerate(grads):
@@ -320,12 +364,13 @@ class SwivelTrainer:
             input_signature=[
                 tf.TensorSpec([replicas, s], tf.int64),
                 tf.TensorSpec([replicas, s], tf.int64),
-                tf.TensorSpec([replicas, s, s], tf.float32),
+                tf.TensorSpec([replicas, None], index_type),
+                tf.TensorSpec([replicas, None], tf.float32),
                 tf.TensorSpec([replicas], tf.bool),
             ]
         )
-        def step(row_ids: Any, col_ids: Any, counts: Any, active: Any) -> Any:
-            results = strategy.run(replica_step, args=(row_ids, col_ids, counts))
+        def step(row_ids: Any, col_ids: Any, cells: Any, counts: Any, active: Any) -> Any:
+            results = strategy.run(replica_step, args=(row_ids, col_ids, cells, counts))
             # every replica's results, idle replicas dropped: (active blocks, ...) each
             results = [tf.boolean_mask(tf.stack(strategy.experimental_local_results(r)), active) for r in results]
             ids = [tf.reshape(tf.boolean_mask(x, active), [-1]) for x in (row_ids, col_ids)]
@@ -347,8 +392,8 @@ class SwivelTrainer:
             bar = progress(epoch, n * n) if progress else None
             total, done = 0.0, 0
             try:
-                for blocks, row_ids, col_ids, counts, active in _block_groups(shards, groups, replicas):
-                    loss = float(step(row_ids, col_ids, counts, active))
+                for blocks, row_ids, col_ids, cells, counts, active in _block_groups(shards, groups, replicas):
+                    loss = float(step(row_ids, col_ids, cells, counts, active))
                     if not math.isfinite(loss):
                         raise TrainingError(
                             f"loss became {loss} at epoch {epoch + 1}, blocks {blocks}; lower the learning rate"
