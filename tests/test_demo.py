@@ -49,7 +49,8 @@ def test_fast_demo_writes_report_and_metrics(tmp_path):
     assert saved["scicite"]["test"]["accuracy"] == pytest.approx(np.mean(logits.argmax(axis=1) == labels))
     assert saved["scicite"]["test"]["loss"] == pytest.approx(loss, rel=1e-4)
     assert saved["training"]["epochs"] == 2 and saved["corpus"]["vocab_size"] == len(result.training.embedding)
-    losses = [float(line.split("\t")[1]) for line in (out / "model" / "training_loss.tsv").read_text().splitlines()[1:]]
+    lines = (out / "model" / "training_loss.tsv").read_text().splitlines()[1:]
+    losses = [float(line.split("\t")[1]) for line in lines if not line.startswith("#")]
     assert saved["training"]["final_loss"] == pytest.approx(losses[-1], abs=1e-6)
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 4 and "<table>" in page and "coronavirus" in page

@@ -26,6 +26,8 @@ TRAIN = [
     "8",
     "--epochs",
     "8",
+    "--tolerance",
+    "0",
     "--seed",
     "3",
     "--workers",

@@ -13,7 +13,7 @@ from cordswivel.pipeline import LOSS_FILE, loss_table, run_training, train_embed
 from helpers import planted_corpus
 
 COOC = CooccurConfig(min_count=1, window=5, shard_size=8)
-SWIV = SwivelConfig(embedding_dim=8, epochs=3, seed=2)
+SWIV = SwivelConfig(embedding_dim=8, epochs=3, seed=2, tolerance=0)
 
 
 def test_result_matches_the_saved_model(tmp_path):
@@ -23,7 +23,9 @@ def test_result_matches_the_saved_model(tmp_path):
     )
     saved = cordswivel.load(tmp_path / "m")
     np.testing.assert_array_equal(result.embedding.table, saved.table)
-    rows = [line.split("\t") for line in (tmp_path / "m" / LOSS_FILE).read_text().splitlines()[1:]]
+    *lines, last = (tmp_path / "m" / LOSS_FILE).read_text().splitlines()[1:]
+    rows = [line.split("\t") for line in lines]
+    assert last == "# stopped: reached the maximum of 3 epochs" == "# stopped: " + result.stop_reason
     assert [int(r[0]) for r in rows] == [1, 2, 3]
     np.testing.assert_allclose([float(r[1]) for r in rows], result.losses, atol=1e-6)
     assert result.seconds == pytest.approx(sum(result.epoch_seconds)) and result.losses[-1] < result.losses[0]
@@ -54,4 +56,7 @@ def test_misuse_is_refused_before_any_work(tmp_path):
 
 
 def test_loss_table_format():
-    assert loss_table([1.5, 0.25], [2.0, 3.456]) == "epoch\tloss\tseconds\n1\t1.500000\t2.00\n2\t0.250000\t3.46\n"
+    assert (
+        loss_table([1.5, 0.25], [2.0, 3.456], "why")
+        == "epoch\tloss\tseconds\n1\t1.500000\t2.00\n2\t0.250000\t3.46\n# stopped: why\n"
+    )

@@ -102,7 +102,7 @@ def planted_shards(tmp_path_factory):
 
 def test_training_puts_each_word_nearest_its_group(planted_shards, tmp_path):
     words, shards = planted_shards
-    trainer = SwivelTrainer(SwivelConfig(embedding_dim=16, epochs=25, seed=1)).fit(shards, tmp_path)
+    trainer = SwivelTrainer(SwivelConfig(embedding_dim=16, epochs=25, seed=1, tolerance=0)).fit(shards, tmp_path)
     assert trainer.losses_[-1] < trainer.losses_[0]
     vectors = trainer.vectors_ / np.linalg.norm(trainer.vectors_, axis=1, keepdims=True)
     vocab = shards.vocab.tokens
@@ -115,9 +115,9 @@ def test_training_puts_each_word_nearest_its_group(planted_shards, tmp_path):
 
 def test_resume_continues_to_the_same_vectors(planted_shards, tmp_path):
     _, shards = planted_shards
-    config = SwivelConfig(embedding_dim=8, epochs=4, seed=3)
+    config = SwivelConfig(embedding_dim=8, epochs=4, seed=3, tolerance=0)
     full = SwivelTrainer(config).fit(shards, tmp_path / "full")
-    SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=3)).fit(shards, tmp_path / "part")
+    SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=3, tolerance=0)).fit(shards, tmp_path / "part")
     resumed = SwivelTrainer(config).fit(shards, tmp_path / "part", resume=True)
     assert len(resumed.losses_) == 4
     np.testing.assert_allclose(resumed.vectors_, full.vectors_, rtol=1e-5, atol=1e-5)
@@ -138,6 +138,7 @@ def test_invalid_settings():
         SwivelConfig(epochs=0),
         SwivelConfig(optimizer="lbfgs"),
         SwivelConfig(learning_rate=0),
+        SwivelConfig(tolerance=-0.1),
     ):
         with pytest.raises(ConfigError):
             SwivelTrainer(bad)
@@ -155,10 +156,10 @@ from cordswivel.swivel import SwivelTrainer, distribution_strategy
 shards = CooccurrenceShards(sys.argv[1])
 assert distribution_strategy(["/cpu:0", "/cpu:1"]).num_replicas_in_sync == 2
 for optimizer in ("adagrad", "sgd"):
-    config = SwivelConfig(embedding_dim=8, epochs=3, seed=2, optimizer=optimizer, learning_rate=0.5)
+    config = SwivelConfig(embedding_dim=8, epochs=3, seed=2, optimizer=optimizer, learning_rate=0.5, tolerance=0)
     one = SwivelTrainer(config, devices=["/cpu:0"]).fit(shards, sys.argv[2] + optimizer + "1")
     two = SwivelTrainer(config, devices=["/cpu:0", "/cpu:1"]).fit(shards, sys.argv[2] + optimizer + "2")
-    assert not np.array_equal(one.vectors_, SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=2,
+    assert not np.array_equal(one.vectors_, SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=2, tolerance=0,
         optimizer=optimizer, learning_rate=0.5)).fit(shards, sys.argv[2] + optimizer + "0").vectors_)
     np.testing.assert_allclose(two.vectors_, one.vectors_, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(two.losses_, one.losses_, rtol=1e-6)
@@ -211,4 +212,31 @@ def test_cell_width_pads_by_at_most_an_eighth_to_few_shapes():
 
     widths = {cell_width(m) for m in range(1, 200_000, 7)}
     assert all(m <= cell_width(m) <= max(1024, m * 9 / 8) for m in range(1, 200_000, 7))
-    assert len(widths) < 60
+    assert len(widths) <= 8 * 8 + 1  # eight per doubling from 1,024 to 200,000
+
+
+def test_stop_reason_follows_the_tolerance_and_the_epoch_limit():
+    from cordswivel.swivel import stop_reason
+
+    config = SwivelConfig(epochs=5, tolerance=0.01)
+    assert stop_reason([10.0], config) is None and stop_reason([10.0, 9.8], config) is None  # 2% better
+    assert stop_reason([10.0, 9.95], config) == (
+        "converged: epoch 2 lowered the loss by 0.50%, less than the tolerance 1.00%"
+    )
+    assert stop_reason([10.0, 10.2], config).startswith("converged")  # worse: no use going on
+    assert stop_reason([9.0, 8.0, 7.0, 6.0, 5.0], config) == "reached the maximum of 5 epochs"
+    assert stop_reason([10.0, 10.0], SwivelConfig(epochs=5, tolerance=0)) is None
+
+
+def test_training_stops_when_converged_and_a_resumed_converged_run_stays_put(planted_shards, tmp_path):
+    _, shards = planted_shards
+    # a loose tolerance converges within a few epochs; the limit of 30 is never reached
+    config = SwivelConfig(embedding_dim=8, epochs=30, seed=1, tolerance=0.2)
+    trainer = SwivelTrainer(config).fit(shards, tmp_path)
+    n = len(trainer.losses_)
+    assert 2 <= n < 30 and trainer.stop_reason_.startswith(f"converged: epoch {n} ")
+    gains = [(a - b) / a for a, b in zip(trainer.losses_, trainer.losses_[1:], strict=False)]
+    assert all(g >= 0.2 for g in gains[:-1]) and gains[-1] < 0.2
+    again = SwivelTrainer(config).fit(shards, tmp_path, resume=True)
+    assert again.losses_ == trainer.losses_
+    np.testing.assert_array_equal(again.vectors_, trainer.vectors_)

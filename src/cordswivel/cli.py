@@ -151,6 +151,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     swivel = SwivelConfig(
         embedding_dim=args.dim,
         epochs=args.epochs,
+        tolerance=args.tolerance,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,
         confidence_base=args.confidence_base,
@@ -177,7 +178,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     corpus = model.config.get("corpus", {})
     print(
         f"vocabulary {len(model):,} x {model.embedding_dim} from {corpus.get('tokens', 0):,} tokens; "
-        f"final loss {model.config['final_loss']:.4f}; model -> {args.out}"
+        f"final loss {model.config['final_loss']:.4f} after {model.config['epochs_trained']} epochs "
+        f"({model.config['stop_reason']}); model -> {args.out}"
     )
     if corpus.get("skipped"):
         print(f"skipped: {SkipCounts(corpus['skipped']).summary()}")
@@ -361,7 +363,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_options(p)
     g = p.add_argument_group("training")
     g.add_argument("--dim", type=int, default=SWIV.embedding_dim, help=f"vector size (default {SWIV.embedding_dim})")
-    g.add_argument("--epochs", type=int, default=SWIV.epochs, help=f"epochs (default {SWIV.epochs})")
+    g.add_argument("--epochs", type=int, default=SWIV.epochs, help="the most epochs to train (default %(default)s)")
+    g.add_argument(
+        "--tolerance",
+        type=float,
+        default=SWIV.tolerance,
+        help="stop once an epoch lowers the loss by less than this fraction (default %(default)s; 0 trains "
+        "all --epochs); the model's training_loss.tsv says why training stopped",
+    )
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=SWIV.optimizer, help="default %(default)s")
     g.add_argument("--learning-rate", type=float, default=SWIV.learning_rate, help="default %(default)s")
     g.add_argument("--confidence-base", type=float, default=SWIV.confidence_base, help="default %(default)s")

@@ -61,7 +61,8 @@ class SwivelConfig(_Settings):
     """Settings of Swivel training."""
 
     embedding_dim: int = 128  # vector size
-    epochs: int = 40  # passes over all shard-pair blocks
+    epochs: int = 40  # at most this many passes over all shard-pair blocks
+    tolerance: float = 0.005  # stop once an epoch lowers the loss by less than this fraction (0: never)
     optimizer: str = "adagrad"  # adagrad (original Swivel), rmsprop (distributed Swivel) or sgd
     learning_rate: float = 1.0  # Swivel used 1.0 with Adagrad, 0.1 with RMSProp
     confidence_base: float = 0.1  # confidence(x) = base + scale * x ** exponent
@@ -73,6 +74,8 @@ class SwivelConfig(_Settings):
         if self.embedding_dim < 1:
             raise ConfigError(f"dim must be positive, got {self.embedding_dim}")
         self._require_positive("epochs")
+        if not 0 <= self.tolerance < 1:
+            raise ConfigError(f"tolerance must be in [0, 1), got {self.tolerance}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if not self.learning_rate > 0:

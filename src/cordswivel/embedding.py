@@ -11,7 +11,7 @@ Model directory (``save`` / ``load``):
   settings, and the training parameters and corpus statistics of the run that made it;
 - ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``);
 - ``vectors.npy``: float32 (vocab_size + num_oov_buckets, embedding_dim), OOV rows last;
-- ``training_loss.tsv``: per-epoch loss and seconds (written by training).
+- ``training_loss.tsv``: per-epoch loss and seconds, and why training stopped (written by training).
 """
 
 from __future__ import annotations

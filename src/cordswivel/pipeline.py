@@ -2,7 +2,8 @@
 
 A run building ``OUT`` works in ``OUT.partial/`` (co-occurrence shards counted for it, training
 checkpoints); the model appears at ``OUT`` only when complete, and the work directory is removed.
-The model directory's ``training_loss.tsv`` has one ``epoch<TAB>loss<TAB>seconds`` line per epoch.
+The model directory's ``training_loss.tsv`` has one ``epoch<TAB>loss<TAB>seconds`` line per epoch and
+a last line ``# stopped: REASON`` (converged within the tolerance, or the maximum number of epochs).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class TrainingResult:
     embedding: TextEmbedding
     losses: tuple[float, ...]  # mean block loss per epoch
     epoch_seconds: tuple[float, ...]  # wall time per epoch
+    stop_reason: str  # converged within the tolerance, or the maximum number of epochs reached
 
     @property
     def seconds(self) -> float:
@@ -50,11 +52,12 @@ def work_dir_for(out_dir: str | os.PathLike) -> Path:
     return out_dir.with_name(out_dir.name + ".partial")
 
 
-def loss_table(losses: Iterable[float], seconds: Iterable[float]) -> str:
-    """The text of ``training_loss.tsv``."""
-    return "epoch\tloss\tseconds\n" + "".join(
+def loss_table(losses: Iterable[float], seconds: Iterable[float], stop_reason: str) -> str:
+    """The text of ``training_loss.tsv``: a line per epoch, then a ``# stopped:`` line saying why."""
+    rows = "".join(
         f"{k}\t{loss:.6f}\t{sec:.2f}\n" for k, (loss, sec) in enumerate(zip(losses, seconds, strict=True), start=1)
     )
+    return f"epoch\tloss\tseconds\n{rows}# stopped: {stop_reason}\n"
 
 
 def run_training(
@@ -126,13 +129,19 @@ def run_training(
         "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
         "training_seconds": float(sum(trainer.epoch_seconds_)),
         "final_loss": float(trainer.losses_[-1]),
+        "epochs_trained": len(trainer.losses_),
+        "stop_reason": trainer.stop_reason_,
     }
     embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
     embedding.save(
-        out_dir, overwrite=overwrite, extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_)}
+        out_dir,
+        overwrite=overwrite,
+        extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_, trainer.stop_reason_)},
     )
     shutil.rmtree(work, ignore_errors=True)
-    return TrainingResult(TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_))
+    return TrainingResult(
+        TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_), trainer.stop_reason_
+    )
 
 
 def train_embeddings(out_dir: str | os.PathLike, **options: Any) -> TextEmbedding:

@@ -267,10 +267,26 @@ def distribution_strategy(devices: list[str] | None = None) -> Any:
     return tf.distribute.get_strategy()
 
 
+def stop_reason(losses: list[float], config: SwivelConfig) -> str | None:
+    """Why training stops after these epoch losses: converged (the last epoch lowered the loss by
+    less than ``config.tolerance``), or all ``config.epochs`` done; None to go on."""
+    if len(losses) >= 2 and config.tolerance > 0:
+        gain = (losses[-2] - losses[-1]) / abs(losses[-2])
+        if gain < config.tolerance:
+            return (
+                f"converged: epoch {len(losses)} lowered the loss by {gain:.2%}, "
+                f"less than the tolerance {config.tolerance:.2%}"
+            )
+    if len(losses) >= config.epochs:
+        return f"reached the maximum of {config.epochs} epochs"
+    return None
+
+
 class SwivelTrainer:
     """Trains Swivel embeddings on a co-occurrence directory; ``fit`` returns ``self``.
 
-    After ``fit``: ``vectors_`` (V, dim) float32, ``losses_`` and ``epoch_seconds_`` per epoch.
+    After ``fit``: ``vectors_`` (V, dim) float32, ``losses_`` and ``epoch_seconds_`` per epoch, and
+    ``stop_reason_`` (converged within the tolerance, or the maximum number of epochs reached).
     """
 
     def __init__(self, config: SwivelConfig = SwivelConfig(), *, devices: list[str] | None = None) -> None:
@@ -383,6 +399,8 @@ class SwivelTrainer:
             return tf.reduce_sum(results[0])
 
         for epoch in range(start_epoch, cfg.epochs):
+            if stop_reason(losses, cfg):  # a resumed run that had converged
+                break
             began = time.perf_counter()
             groups = [
                 diagonal[k : k + replicas]
@@ -420,6 +438,8 @@ class SwivelTrainer:
             )
 
         self.vectors_ = (variables[0].numpy() + variables[1].numpy()).astype(np.float32)
+        self.stop_reason_ = stop_reason(losses, cfg) or f"reached the maximum of {cfg.epochs} epochs"
+        log.info("training stopped: %s", self.stop_reason_)
         self.losses_ = losses
         self.epoch_seconds_ = seconds
         return self
@@ -450,8 +470,9 @@ class SwivelTrainer:
             raise ConfigError(
                 f"{work_dir / CHECKPOINT}: unreadable checkpoint ({exc}); delete {work_dir} to start afresh"
             ) from None
-        saved = {k: v for k, v in meta["config"].items() if k != "epochs"}
-        wanted = {k: v for k, v in asdict(self.config).items() if k != "epochs"}
+        free = ("epochs", "tolerance")  # where to stop may change on resume; how to train may not
+        saved = {k: v for k, v in meta["config"].items() if k not in free}
+        wanted = {k: v for k, v in asdict(self.config).items() if k not in free}
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise ConfigError(
