@@ -7,7 +7,10 @@ embeddings in a subprocess of its own from the corpus files: wall time and peak 
 subprocess are measured. cordswivel: the demo settings (cased, min count 10, window 10, dim 128,
 shard 1024, 20 epochs). gensim: the same tokens (cordswivel's tokenizer), min count 10, window 10,
 dim 128, 5 epochs, ``--workers`` threads. Each set of vectors then trains the SciCite classifier
-(frozen + Dense(3), the tutorial's protocol).
+(frozen + Dense(3), the tutorial's protocol), and is scored on the development word pairs of
+``DATA/wordsim-dev`` (MEN, SimLex-999, WordSim-353: Spearman on the covered pairs, words looked up
+case-insensitively as gensim's ``evaluate_word_pairs(case_insensitive=True)``), next to the seconds
+it took to build: quality per second of each system.
 
 Projection to the published module's scale (500 M tokens, V = 135,168): word2vec's time grows with
 tokens x epochs, at the rate measured here; cordswivel's is counting (at the rate measured here)
@@ -32,6 +35,7 @@ from memory import PeakMemory
 
 FULL_TOKENS, FULL_VOCAB, FULL_SHARD = 500_000_000, 135_168, 4096
 SWIVEL_EPOCHS, W2V_EPOCHS = 40, 5
+WORD_PAIRS = {"MEN": "EN-MEN-TR-3k.txt", "SimLex-999": "SimLex-999.txt", "WS-353": "EN-WS-353-ALL.txt"}
 
 
 def build_swivel(out: Path, data_dir: str | None, workers: int) -> dict:
@@ -105,11 +109,30 @@ def scicite(vectors: str, seeds: list[int], data_dir: str | None) -> dict:
 
     data = load_scicite(find_data_dir(data_dir) / "scicite")
     model = cordswivel.load(vectors)
-    runs = [train_classifier(model, data, ClassifierConfig(seed=seed)).test for seed in seeds]
+    results = [train_classifier(model, data, ClassifierConfig(seed=seed)) for seed in seeds]
+    runs = [r.test for r in results]
     return {
         "accuracy": round(sum(r.accuracy for r in runs) / len(runs), 4),
         "macro_f1": round(sum(r.macro_f1 for r in runs) / len(runs), 4),
+        "validation_accuracy": round(sum(r.validation.accuracy for r in results) / len(results), 4),
     }
+
+
+def word_pairs(vectors: str, data_dir: str | None) -> dict:
+    """Spearman and coverage of the vectors on each development word-pair set."""
+    import cordswivel
+    from cordswivel.data import find_data_dir
+
+    model = cordswivel.load(vectors)
+    scores = {}
+    for name, file in WORD_PAIRS.items():
+        result = model.evaluate_word_pairs(find_data_dir(data_dir) / "wordsim-dev" / file, case_insensitive=True)
+        scores[name] = {
+            "spearman": round(result.spearman, 4),
+            "covered": result.pairs_covered,
+            "total": result.pairs_total,
+        }
+    return scores
 
 
 def main() -> int:
@@ -162,6 +185,7 @@ def main() -> int:
             }
             print(name, json.dumps(systems[name]), file=sys.stderr, flush=True)
         for name, system in systems.items():
+            system["word_pairs"] = word_pairs(system["vectors"], args.data_dir)
             system["scicite"] = scicite(system.pop("vectors"), args.seeds, args.data_dir)
             print(name, system["scicite"], file=sys.stderr, flush=True)
         per_block = block_seconds()

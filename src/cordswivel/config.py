@@ -14,6 +14,7 @@ from .errors import ConfigError
 DEFAULT_TEXT_FIELDS = ("title", "abstract", "text", "string")  # JSON lines fields read as text
 ON_ERROR_CHOICES = ("raise", "skip")  # what a bad record does
 OPTIMIZERS = ("adagrad", "rmsprop", "sgd")
+PRECISIONS = ("float32", "bfloat16")  # operand types of Swivel's matmuls
 
 _Config = TypeVar("_Config", bound="_Settings")
 
@@ -69,6 +70,7 @@ class SwivelConfig(_Settings):
     confidence_scale: float = 0.25
     confidence_exponent: float = 0.5
     seed: int = 0  # initialisation and block order
+    precision: str = "float32"  # matmul operands: float32, or bfloat16 (faster where the hardware has it)
 
     def validate(self) -> None:
         if self.embedding_dim < 1:
@@ -76,6 +78,8 @@ class SwivelConfig(_Settings):
         self._require_positive("epochs")
         if not 0 <= self.tolerance < 1:
             raise ConfigError(f"tolerance must be in [0, 1), got {self.tolerance}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if not self.learning_rate > 0:

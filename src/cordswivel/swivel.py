@@ -103,14 +103,19 @@ def block_terms(
     scores: Any, cells: Any, counts: Any, row_bias: Any, col_bias: Any, log_total: Any, confidence: tuple
 ) -> tuple[Any, Any]:
     """A block's loss (before the 1/sqrt(s t) multiplier) and dL/dS, from its scores and its observed
-    cells: the dense terms of every cell, corrected on the observed cells (docs/design.md, "Swivel")."""
+    cells: the dense terms of every cell, corrected on the observed cells (docs/design.md, "Swivel").
+
+    The terms are computed in float32; dL/dS is returned in the dtype of ``scores`` (bfloat16 when the
+    matmuls run in it).
+    """
     import tensorflow as tf
 
-    dense_loss, grad_scores = dense_block_terms(scores, row_bias, col_bias, log_total)
-    observed_loss, corrections = observed_block_terms(scores, cells, counts, row_bias, col_bias, log_total, confidence)
+    exact = tf.cast(scores, tf.float32)
+    dense_loss, grad_scores = dense_block_terms(exact, row_bias, col_bias, log_total)
+    observed_loss, corrections = observed_block_terms(exact, cells, counts, row_bias, col_bias, log_total, confidence)
     shape = tf.shape(grad_scores)
     grad_scores = tf.tensor_scatter_nd_add(tf.reshape(grad_scores, [-1]), cells[:, None], corrections)
-    return dense_loss + observed_loss, tf.reshape(grad_scores, shape)
+    return dense_loss + observed_loss, tf.cast(tf.reshape(grad_scores, shape), scores.dtype)
 
 
 def block_loss_and_gradients(
@@ -124,21 +129,25 @@ def block_loss_and_gradients(
     confidence: tuple,
     *,
     terms: Callable[..., tuple[Any, Any]] = block_terms,
+    precision: str = "float32",
 ) -> tuple[Any, Any, Any]:
     """Loss of one block and its gradients wrt the row and column vectors (TensorFlow).
 
     The block's observed cells come as flat indices ``cells`` (row * t + col) with their ``counts``;
     zero counts are padding. The work is three matmuls (plain TensorFlow ops: oneDNN on CPU) and
-    ``terms``, which training XLA-compiles into one pass over the s * t cells.
+    ``terms``, which training XLA-compiles into one pass over the s * t cells. With ``precision``
+    "bfloat16" the matmuls take bfloat16 operands (twice as fast where the hardware has bfloat16
+    units; the terms and the returned values stay float32).
     Shapes: row_vecs (s, d), col_vecs (t, d), cells and counts (m,), row_bias (s,), col_bias (t,).
     """
     import tensorflow as tf
 
-    scores = tf.matmul(row_vecs, col_vecs, transpose_b=True)  # (s, t)
+    rows, cols = tf.cast(row_vecs, precision), tf.cast(col_vecs, precision)  # no-ops in float32
+    scores = tf.matmul(rows, cols, transpose_b=True)  # (s, t)
     loss, grad_scores = terms(scores, cells, counts, row_bias, col_bias, log_total, confidence)
-    multiplier = tf.math.rsqrt(tf.cast(tf.size(scores), scores.dtype))
-    grad_rows = tf.matmul(grad_scores, col_vecs)  # (s, d)
-    grad_cols = tf.matmul(grad_scores, row_vecs, transpose_a=True)  # (t, d)
+    multiplier = tf.math.rsqrt(tf.cast(tf.size(scores), tf.float32))
+    grad_rows = tf.cast(tf.matmul(grad_scores, cols), tf.float32)  # (s, d)
+    grad_cols = tf.cast(tf.matmul(grad_scores, rows, transpose_a=True), tf.float32)  # (t, d)
     return multiplier * loss, multiplier * grad_rows, multiplier * grad_cols
 
 
@@ -268,11 +277,12 @@ def distribution_strategy(devices: list[str] | None = None) -> Any:
 
 
 def stop_reason(losses: list[float], config: SwivelConfig) -> str | None:
-    """Why training stops after these epoch losses: converged (the last epoch lowered the loss by
-    less than ``config.tolerance``), or all ``config.epochs`` done; None to go on."""
+    """Why training stops after these epoch losses: converged (the last epoch lowered the loss, by
+    less than ``config.tolerance``), or all ``config.epochs`` done; None to go on. An epoch that raised
+    the loss (Adagrad overshoots now and then) is no sign of convergence."""
     if len(losses) >= 2 and config.tolerance > 0:
         gain = (losses[-2] - losses[-1]) / abs(losses[-2])
-        if gain < config.tolerance:
+        if 0 <= gain < config.tolerance:
             return (
                 f"converged: epoch {len(losses)} lowered the loss by {gain:.2%}, "
                 f"less than the tolerance {config.tolerance:.2%}"
@@ -361,6 +371,7 @@ class SwivelTrainer:
                 log_total,
                 confidence,
                 terms=terms,
+                precision=cfg.precision,
             )
             out = [loss]
             for v, grad in enumerate(grads):
