@@ -103,9 +103,10 @@ class ClassifierConfig(_Settings):
 
 # The demo's settings for the 3.6 M-token bundled sample: shards of 1,024 words give every row 17
 # updates per epoch (4,096-word shards give only 4, and Adagrad then needs far more epochs), min count
-# 10 keeps a 17,408-word cased vocabulary, and 20 epochs reach clean neighbours in about 2.5 minutes.
+# 10 keeps a 17,408-word cased vocabulary, and training runs until an epoch improves the loss by less
+# than the default tolerance (about 35 epochs, under two minutes on 2 cores), at most 40.
 DEMO_COOCCUR = CooccurConfig(min_count=10, window=10, shard_size=1024)
-DEMO_SWIVEL = SwivelConfig(embedding_dim=128, epochs=20, seed=0)
+DEMO_SWIVEL = SwivelConfig(embedding_dim=128, epochs=40, seed=0)
 
 HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
 NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`
