@@ -8,9 +8,10 @@ subprocess are measured. cordswivel: the demo settings (cased, min count 10, win
 shard 1024, trained until converged: at most 40 epochs, tolerance 0.5%). gensim: the same tokens
 (cordswivel's tokenizer), min count 10, window 10, dim 128, 5 epochs, ``--workers`` threads. Each
 set of vectors then trains the SciCite classifier (frozen + Dense(3), the tutorial's protocol), and
-is scored on the development word pairs of ``DATA/wordsim-dev`` (MEN, SimLex-999, WordSim-353: Spearman on the covered pairs, words looked up
-case-insensitively as gensim's ``evaluate_word_pairs(case_insensitive=True)``), next to the seconds
-it took to build: quality per second of each system.
+is scored on the development word pairs of ``DATA/wordsim-dev`` (MEN, SimLex-999, WordSim-353:
+Spearman on the covered pairs, words looked up case-insensitively as gensim's
+``evaluate_word_pairs(case_insensitive=True)``), next to the seconds it took to build: quality per
+second of each system.
 
 Projection to the published module's scale (500 M tokens, V = 135,168): word2vec's time grows with
 tokens x epochs, at the rate measured here; cordswivel's is counting (at the rate measured here)
