@@ -34,7 +34,7 @@ def demo_result(out: Path) -> DemoResult:
         out_dir=out,
         cooccur_config=CooccurConfig(),
         swivel_config=SwivelConfig(epochs=2),
-        training=TrainingResult(embedding, (2.0, 1.5), (1.0, 1.0)),
+        training=TrainingResult(embedding, (2.0, 1.5), (1.0, 1.0), "reached the maximum of 2 epochs"),
         heatmap=SimilarityMatrix(("a", "zz"), np.eye(2), False, ("zz",)),
         coherence=GroupCoherence(0.6, 0.1),
         neighbours=[("a", [("b", 0.5)]), ("zz", [])],
@@ -52,6 +52,7 @@ def test_report_shows_the_results(tmp_path):
     assert "<td>1,234</td>" in page and "<td>a.txt</td>" in page
     assert "<td>test</td><td>0.500</td><td>0.750</td>" in page  # loss, accuracy 3/4
     assert "uses &lt;b&gt;[1]&lt;/b&gt;" in page and "<b>[1]" not in page
+    assert "<td>stopped</td><td>reached the maximum of 2 epochs</td>" in page
     assert "<td>b (0.50)</td>" in page and "(not in vocabulary)" in page and "<td>zz</td>" in page
 
 
@@ -63,7 +64,8 @@ def test_metrics_are_the_results_as_json(tmp_path):
         "macro_f1": metrics["scicite"]["test"]["macro_f1"],
     }
     assert abs(metrics["scicite"]["test"]["macro_f1"] - np.mean([1.0, 0.8, 0.0])) < 1e-9
-    assert metrics["training"] == {"seconds": 12.0, "final_loss": 1.5, "epochs": 2}
+    assert metrics["training"] == {
+        "seconds": 12.0, "final_loss": 1.5, "epochs": 2, "stop_reason": "reached the maximum of 2 epochs"}
     assert metrics["heatmap"] == {
         "within_group_mean_cosine": 0.6,
         "between_group_mean_cosine": 0.1,

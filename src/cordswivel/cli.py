@@ -9,6 +9,7 @@ Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -149,18 +150,9 @@ def _cmd_cooccur(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .pipeline import train_embeddings
 
-    swivel = SwivelConfig(
-        embedding_dim=args.dim,
-        epochs=args.epochs,
-        tolerance=args.tolerance,
-        precision=args.precision,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        confidence_base=args.confidence_base,
-        confidence_scale=args.confidence_scale,
-        confidence_exponent=args.confidence_exponent,
-        seed=args.seed,
-    )
+    # every SwivelConfig field has an option of its name, but embedding_dim is --dim
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(SwivelConfig) if f.name != "embedding_dim"}
+    swivel = SwivelConfig(embedding_dim=args.dim, **options)
     model = train_embeddings(
         args.out,
         corpus=args.corpus or None,
@@ -340,12 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Count the vocabulary and co-occurrences of a corpus into Swivel "
         "shards (train them later with 'train --cooccur DIR').",
     )
-    p.add_argument(
-        "corpus",
-        nargs="+",
-        metavar="CORPUS",
-        help="text/JSON lines files (.gz too), directories of them, CORD-19 releases (dir or .tar.gz)",
-    )
+    text = "text/JSON lines files (.gz too), directories of them, CORD-19 releases (dir or .tar.gz)"
+    p.add_argument("corpus", nargs="+", metavar="CORPUS", help=text)
     p.add_argument("--out", required=True, help="output directory for the shards")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     _add_corpus_options(p)
@@ -366,32 +354,18 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--dim", type=int, default=SWIV.embedding_dim, help=f"vector size (default {SWIV.embedding_dim})")
     g.add_argument("--epochs", type=int, default=SWIV.epochs, help="the most epochs to train (default %(default)s)")
-    g.add_argument(
-        "--tolerance",
-        type=float,
-        default=SWIV.tolerance,
-        help="stop once an epoch lowers the loss by less than this fraction (default %(default)s; 0 trains "
-        "all --epochs); the model's training_loss.tsv says why training stopped",
-    )
-    g.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=SWIV.precision,
-        help="operand type of the matmuls (default %(default)s); bfloat16 trains faster on CPUs with AVX512_BF16 "
-        "or AMX and on GPUs, at a small cost in precision",
-    )
+    text = "stop once an epoch lowers the loss by less than this fraction (default %(default)s; 0: never)"
+    g.add_argument("--tolerance", type=float, default=SWIV.tolerance, help=text)
+    text = "matmul operands (default %(default)s); bfloat16 is faster on CPUs with AVX512_BF16 or AMX and on GPUs"
+    g.add_argument("--precision", choices=PRECISIONS, default=SWIV.precision, help=text)
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=SWIV.optimizer, help="default %(default)s")
     g.add_argument("--learning-rate", type=float, default=SWIV.learning_rate, help="default %(default)s")
     g.add_argument("--confidence-base", type=float, default=SWIV.confidence_base, help="default %(default)s")
     g.add_argument("--confidence-scale", type=float, default=SWIV.confidence_scale, help="default %(default)s")
     g.add_argument("--confidence-exponent", type=float, default=SWIV.confidence_exponent, help="default %(default)s")
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default %(default)s)")
-    g.add_argument(
-        "--devices",
-        type=lambda text: [d.strip() for d in text.split(",") if d.strip()],
-        help="comma-separated TensorFlow devices to train on, one block each per step, e.g. "
-        "GPU:0,GPU:1 (default: every visible GPU, else the CPU)",
-    )
+    text = "comma-separated TensorFlow devices, one block each per step, e.g. GPU:0,GPU:1 (default: the GPUs, else CPU)"
+    g.add_argument("--devices", type=lambda arg: [d.strip() for d in arg.split(",") if d.strip()], help=text)
     p.set_defaults(run=_cmd_train)
 
     p = sub.add_parser(

@@ -54,6 +54,7 @@ class DemoResult:
                 "seconds": self.training_seconds,
                 "final_loss": self.training.losses[-1],
                 "epochs": len(self.training.losses),
+                "stop_reason": self.training.stop_reason,
             },
             "heatmap": {
                 "within_group_mean_cosine": self.coherence.within_group_mean_cosine,
@@ -128,7 +129,12 @@ def write_report(path: str | os.PathLike, result: DemoResult) -> Path:
         _table(["setting", "value"], [[k, v] for k, v in settings.items()]),
         _table(
             ["result", "value"],
-            [["seconds", f"{result.training_seconds:.0f}"], ["final loss", f"{result.training.losses[-1]:.4f}"]],
+            [
+                ["seconds", f"{result.training_seconds:.0f}"],
+                ["final loss", f"{result.training.losses[-1]:.4f}"],
+                ["epochs", len(result.training.losses)],
+                ["stopped", result.training.stop_reason],
+            ],
         ),
         _image(out / "training_loss.png", "training loss per epoch"),
         "<h2>Similarity of the tutorial's terms</h2>",
