@@ -65,7 +65,11 @@ def test_metrics_are_the_results_as_json(tmp_path):
     }
     assert abs(metrics["scicite"]["test"]["macro_f1"] - np.mean([1.0, 0.8, 0.0])) < 1e-9
     assert metrics["training"] == {
-        "seconds": 12.0, "final_loss": 1.5, "epochs": 2, "stop_reason": "reached the maximum of 2 epochs"}
+        "seconds": 12.0,
+        "final_loss": 1.5,
+        "epochs": 2,
+        "stop_reason": "reached the maximum of 2 epochs",
+    }
     assert metrics["heatmap"] == {
         "within_group_mean_cosine": 0.6,
         "between_group_mean_cosine": 0.1,

@@ -220,7 +220,8 @@ class Cord19Release(Source):
             if not selection(number // PAPER_BLOCK):
                 continue
             if reading.parse is None:
-                yield reading.paper.units()  # type: ignore[union-attr]  # a paper without parse has a row
+                if reading.paper is not None:  # always: a reading without a parse comes from a row
+                    yield reading.paper.units()
                 continue
             path = self.path / reading.parse
             try:
@@ -286,5 +287,5 @@ class Cord19Release(Source):
                 except CorpusError as error:
                     policy(error)
         for reading in readings:
-            if reading.parse is None:
-                yield reading.paper.units()  # type: ignore[union-attr]
+            if reading.parse is None and reading.paper is not None:
+                yield reading.paper.units()
