@@ -259,3 +259,24 @@ def test_bfloat16_matmuls_stay_close_to_float32_and_train(planted_shards, tmp_pa
         shards, tmp_path
     )
     assert trainer.losses_[-1] < 0.9 * trainer.losses_[0]
+
+
+def test_a_checkpoint_from_before_newer_settings_resumes(planted_shards, tmp_path):
+    import json
+
+    _, shards = planted_shards
+    SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=2, seed=3, tolerance=0)).fit(shards, tmp_path)
+    with np.load(tmp_path / "checkpoint.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    state = json.loads(str(arrays.pop("state")))
+    for name in ("tolerance", "precision"):  # settings the checkpoint's version did not have
+        del state["config"][name]
+    np.savez(tmp_path / "checkpoint.npz", state=np.array(json.dumps(state)), **arrays)
+    resumed = SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=3, seed=3, tolerance=0)).fit(
+        shards, tmp_path, resume=True
+    )
+    assert len(resumed.losses_) == 3
+    with pytest.raises(ConfigError, match=r"other settings \(precision\)"):
+        SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=4, seed=3, precision="bfloat16")).fit(
+            shards, tmp_path, resume=True
+        )

@@ -482,7 +482,8 @@ class SwivelTrainer:
                 f"{work_dir / CHECKPOINT}: unreadable checkpoint ({exc}); delete {work_dir} to start afresh"
             ) from None
         free = ("epochs", "tolerance")  # where to stop may change on resume; how to train may not
-        saved = {k: v for k, v in meta["config"].items() if k not in free}
+        recorded = {**asdict(SwivelConfig()), **meta["config"]}  # settings added since then: their defaults
+        saved = {k: v for k, v in recorded.items() if k not in free}
         wanted = {k: v for k, v in asdict(self.config).items() if k not in free}
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
