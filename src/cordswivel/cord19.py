@@ -26,7 +26,7 @@ from .errors import CorpusError, ErrorKind
 from .sources import ErrorPolicy, Selection, Source, decode, split_author_list, text_value
 
 PAPER_BLOCK = 16  # papers per selection block of a release directory
-NESTED_ARCHIVES = (".tar.gz", ".tgz", ".tar")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")  # a release, or an archive nested in one
 
 csv.field_size_limit(2**31 - 1)  # metadata.csv abstracts exceed csv's 128 KiB default
 
@@ -243,7 +243,7 @@ class Cord19Release(Source):
                     continue
                 lower = name.lower()
                 wanted = lower.endswith(".json") or is_metadata(name)
-                nested = lower.endswith(NESTED_ARCHIVES) and "embeddings" not in lower
+                nested = lower.endswith(ARCHIVE_SUFFIXES) and "embeddings" not in lower
                 if not (wanted or nested):
                     continue
                 handle = tar.extractfile(info)

@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT_TEXT_FIELDS
-from .cord19 import Cord19Release, is_metadata
+from .cord19 import ARCHIVE_SUFFIXES, Cord19Release, is_metadata
 from .errors import ConfigError
 from .sources import ErrorPolicy, JsonLinesFile, Selection, SkipCounts, Source, TextFile
 
 TEXT_SUFFIXES = (".txt", ".txt.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CORPUS_SUFFIXES = TEXT_SUFFIXES + JSONL_SUFFIXES + ARCHIVE_SUFFIXES
 RELEASE_MARKERS = (
     "metadata.csv",

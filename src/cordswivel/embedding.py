@@ -225,7 +225,12 @@ class TextEmbedding:
         does: a word stands for its most frequent case variant in the vocabulary.
         """
         path = Path(path)
-        lookup = self._case_insensitive_index() if case_insensitive else None
+        folded = self._case_insensitive_index() if case_insensitive else None
+
+        def word_id(word: str) -> int:
+            return folded.get(word.upper(), -1) if folded is not None else self._vocab.get(word)
+
+        unit = self._unit_vectors()
         model, human, total = [], [], 0
         with open(path, encoding="utf-8", newline="") as handle:
             for number, line in enumerate(handle, start=1):
@@ -240,10 +245,9 @@ class TextEmbedding:
                 except ValueError:
                     raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
                 total += 1
-                ids = [lookup.get(w.upper(), -1) if lookup is not None else self._vocab.get(w) for w in parts[:2]]
-                if min(ids) >= 0:
-                    unit = self._unit_vectors()
-                    model.append(float(unit[ids[0]] @ unit[ids[1]]))
+                a, b = word_id(parts[0]), word_id(parts[1])
+                if a >= 0 and b >= 0:
+                    model.append(float(unit[a] @ unit[b]))
                     human.append(score)
         model_a, human_a = np.asarray(model), np.asarray(human)
         if len(model) < 2:
