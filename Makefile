@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,projector]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,7 +25,7 @@ test-all: $(STAMP)
 	$(PY) -m pytest -q -m ''
 
 $(VENV)/.bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,projector,bench]'
 	touch $(VENV)/.bench
 
 bench: $(VENV)/.bench
@@ -35,6 +35,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_train.py --full-size --epochs 1
 	$(PY) benchmarks/bench_compare.py
 	$(PY) benchmarks/bench_scicite.py
+	$(PY) benchmarks/bench_serve.py
 
 clean:
 	rm -rf runs .pytest_cache

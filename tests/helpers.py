@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +143,10 @@ def write_parse(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=indent), encoding="utf-8")
     return doc
+
+
+def run_cli(*args, cwd=None):
+    """``cordswivel ARGS`` in a fresh interpreter, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "cordswivel.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )

@@ -11,7 +11,7 @@ from scipy import stats
 
 import cordswivel
 from cordswivel.embedding import TextEmbedding
-from cordswivel.errors import ModelFormatError, OutOfVocabularyError
+from cordswivel.errors import ConfigError, ModelFormatError, OutOfVocabularyError
 from cordswivel.vocab import Vocabulary
 
 
@@ -60,6 +60,14 @@ def test_most_similar_and_similarity_are_cosine(model):
         model.most_similar("nope")
     with pytest.raises(KeyError):
         model.similarity("a", "nope")
+    everyone = model.most_similar("SARS", k=10_000)  # k past the vocabulary: all the others
+    assert [w for w, _ in everyone] == [model.vocab[i] for i in np.argsort(-cos, kind="stable") if i != 2]
+
+
+@pytest.mark.parametrize("k", [0, -3, 2.5, True])
+def test_most_similar_needs_a_positive_integer_k(model, k):
+    with pytest.raises(ConfigError, match="k must be a positive integer"):
+        model.most_similar("SARS", k=k)
 
 
 def test_evaluate_word_pairs_agrees_with_scipy(model, tmp_path):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+import threading
+import urllib.request
+
 import numpy as np
 import pytest
 
 import cordswivel
 from cordswivel.errors import ModelFormatError
-from cordswivel.formats import export_projector, export_word2vec, load_text_vectors
+from cordswivel.formats import PROJECTOR_TENSOR, export_projector, export_word2vec, load_text_vectors
 
 from helpers import WORDS, word_model
 
@@ -67,3 +74,42 @@ def test_lowercase_vectors_are_queried_lowercased(tmp_path):
     path.write_text("sars 1 0\nfever 0 1\n")
     loaded = load_text_vectors(path, lowercase=True)
     np.testing.assert_allclose(loaded.embed(["SARS Fever"])[0], np.array([1, 1]) / np.sqrt(2), rtol=1e-6)
+
+
+def test_projector_export_loads_in_tensorboard(model, tmp_path):
+    """TensorBoard's projector plugin (the offline Embedding Projector) serves our export: its runs,
+    the tensor's shape and metadata, and the tensor's bytes equal to our vectors."""
+    pytest.importorskip("tensorboard", reason="the projector extra: pip install 'cordswivel[projector]'")
+    out = export_projector(model, tmp_path / "proj")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(out), "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(180, process.kill)  # a TensorBoard that never says where it listens
+    watchdog.start()
+    try:
+        url = None
+        for line in process.stderr:  # TensorBoard prints its address on stderr once it listens
+            match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if match:
+                url = match.group(1) + "data/plugin/projector/"
+                break
+        assert url, "TensorBoard did not start"
+
+        def get(path):
+            with urllib.request.urlopen(url + path, timeout=60) as response:
+                return response.read()
+
+        assert json.loads(get("runs")) == ["."]
+        (info,) = json.loads(get("info?run=."))["embeddings"]
+        assert info["tensorName"] == PROJECTOR_TENSOR and info["tensorShape"] == list(model.vectors.shape)
+        tensor = np.frombuffer(get(f"tensor?run=.&name={PROJECTOR_TENSOR}"), dtype="<f4").reshape(model.vectors.shape)
+        np.testing.assert_allclose(tensor, model.vectors, rtol=1e-5, atol=1e-7)
+        metadata = get(f"metadata?run=.&name={PROJECTOR_TENSOR}").decode().splitlines()
+        assert metadata[0] == "word\tcount" and [row.split("\t")[0] for row in metadata[1:]] == list(model.vocab)
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait()

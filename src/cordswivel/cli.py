@@ -1,7 +1,5 @@
-"""The ``cordswivel`` command: a thin layer over the Python API (parse options, call, report).
-
-Each command imports what it needs when it runs, deliberately: TensorFlow, Numba and Dask take
-seconds to import, and ``--help`` or ``neighbors`` should not wait for them.
+"""The ``cordswivel`` command line: options, their help and defaults, and errors as exit codes; what
+each command then does is in ``commands``, a thin layer over the Python API.
 
 Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error, 130 interrupted.
 """
@@ -9,19 +7,13 @@ Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
-from tqdm import tqdm
-
+from . import commands
 from .config import (
     DEFAULT_TEXT_FIELDS,
-    DEMO_SWIVEL,
     HEATMAP_NEIGHBOURS,
     NEIGHBOURS,
     ON_ERROR_CHOICES,
@@ -29,30 +21,15 @@ from .config import (
     PRECISIONS,
     ClassifierConfig,
     CooccurConfig,
+    ServeConfig,
     SwivelConfig,
 )
 from .errors import ConfigError, CordswivelError
-from .sources import SkipCounts
 
 COOC = CooccurConfig()
 SWIV = SwivelConfig()
 CLF = ClassifierConfig()
-
-
-def _bar(desc: str, total: int) -> tqdm:
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit={"vocabulary": "part", "co-occurrence": "part", "shards": "shard", "SciCite epochs": "epoch"}.get(
-            desc, "block"
-        ),
-        leave=False,
-        disable=None,
-    )
-
-
-def _epoch_bar(epochs: int) -> Any:
-    return lambda epoch, total: _bar(f"epoch {epoch + 1}/{epochs}", total)
+SERVE = ServeConfig()
 
 
 def _add_corpus_options(p: argparse.ArgumentParser) -> None:
@@ -110,213 +87,6 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _cooccur_config(args: argparse.Namespace) -> CooccurConfig:
-    return CooccurConfig(
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        window=args.window,
-        shard_size=args.shard_size,
-        lowercase=args.lowercase,
-        text_fields=tuple(f.strip() for f in args.text_fields.split(",") if f.strip()),
-    )
-
-
-def _cmd_cooccur(args: argparse.Namespace) -> int:
-    from .cooccur import count_cooccurrences
-    from .corpus import open_corpus
-
-    config = _cooccur_config(args)
-    stats = count_cooccurrences(
-        open_corpus(args.corpus, text_fields=config.text_fields),
-        args.out,
-        config,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        memory_limit=args.memory_limit,
-        on_error=args.on_error,
-        overwrite=args.overwrite,
-        progress=_bar,
-    )
-    print(
-        f"{stats.tokens:,} tokens in {stats.units:,} units, {stats.types:,} types; vocabulary "
-        f"{stats.vocab_size:,}; {stats.nnz:,} non-zero cells; {stats.seconds:.1f} s "
-        f"({stats.tokens / max(stats.seconds, 1e-9) / 1e6:.2f} M tokens/s) -> {args.out}"
-    )
-    if stats.skipped:
-        print(f"skipped: {SkipCounts(stats.skipped).summary()}")
-    return 0
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    from .pipeline import train_embeddings
-
-    # every SwivelConfig field has an option of its name, but embedding_dim is --dim
-    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(SwivelConfig) if f.name != "embedding_dim"}
-    swivel = SwivelConfig(embedding_dim=args.dim, **options)
-    model = train_embeddings(
-        args.out,
-        corpus=args.corpus or None,
-        cooccur_dir=args.cooccur,
-        cooccur_config=_cooccur_config(args),
-        swivel_config=swivel,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        memory_limit=args.memory_limit,
-        on_error=args.on_error,
-        resume=args.resume,
-        devices=args.devices,
-        overwrite=args.overwrite,
-        count_progress=_bar,
-        epoch_progress=_epoch_bar(args.epochs),
-    )
-    corpus = model.config.get("corpus", {})
-    print(
-        f"vocabulary {len(model):,} x {model.embedding_dim} from {corpus.get('tokens', 0):,} tokens; "
-        f"final loss {model.config['final_loss']:.4f} after {model.config['epochs_trained']} epochs "
-        f"({model.config['stop_reason']}); model -> {args.out}"
-    )
-    if corpus.get("skipped"):
-        print(f"skipped: {SkipCounts(corpus['skipped']).summary()}")
-    return 0
-
-
-def _cmd_neighbors(args: argparse.Namespace) -> int:
-    from .loading import load
-
-    model = load(args.model)
-    for word in args.words:
-        if word not in model:
-            print(f"{word}: not in vocabulary")
-            continue
-        print(f"{word}: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.most_similar(word, k=args.k)))
-    return 0
-
-
-def _cmd_embed(args: argparse.Namespace) -> int:
-    from .loading import load
-
-    model = load(args.model)
-    vectors = model.embed(args.texts)
-    rows = [{"text": t, "embedding": [round(float(x), 7) for x in v]} for t, v in zip(args.texts, vectors, strict=True)]
-    json.dump(rows, sys.stdout)
-    print()
-    return 0
-
-
-def _cmd_evaluate_pairs(args: argparse.Namespace) -> int:
-    from .loading import load
-
-    result = load(args.model).evaluate_word_pairs(args.file, case_insensitive=args.case_insensitive)
-    print(
-        json.dumps(
-            {
-                "pearson": result.pearson,
-                "spearman": result.spearman,
-                "pairs_covered": result.pairs_covered,
-                "pairs_total": result.pairs_total,
-            }
-        )
-    )
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    bar = _bar("SciCite epochs", CLF.epochs)
-    result = run_demo(
-        args.out,
-        data_dir=args.data_dir,
-        workers=args.workers,
-        log=lambda m: print(m, flush=True),
-        count_progress=_bar,
-        epoch_progress=_epoch_bar(DEMO_SWIVEL.epochs),
-        on_classifier_epoch=lambda epoch, logs: bar.update(1),
-    )
-    bar.close()
-    test, heat = result.classifier.test, result.coherence
-    print(f"SciCite test: accuracy {test.accuracy:.3f}, macro-F1 {test.macro_f1:.3f}, loss {test.loss:.3f}")
-    print(
-        f"heatmap: within-group cosine {heat.within_group_mean_cosine:.3f}, "
-        f"between {heat.between_group_mean_cosine:.3f}"
-    )
-    print(f"demo took {result.seconds:.0f} s; open {Path(args.out) / 'report.html'}")
-    return 0
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    from .formats import export_projector, export_word2vec
-    from .loading import load
-
-    model = load(args.model)
-    if args.format == "hub":
-        from .hub import export_hub_module  # only this format needs TensorFlow
-
-        export_hub_module(model, args.out, overwrite=args.overwrite)
-    elif args.format == "word2vec":
-        export_word2vec(model, args.out, binary=args.binary)
-    else:
-        export_projector(model, args.out, overwrite=args.overwrite)
-    print(f"{args.format} export of {len(model):,} x {model.embedding_dim} -> {args.out}")
-    return 0
-
-
-def _cmd_heatmap(args: argparse.Namespace) -> int:
-    from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
-    from .loading import load
-
-    model = load(args.model)
-    terms = args.terms or list(TUTORIAL_TERMS)
-    result = similarity_matrix(model, terms, cosine=args.cosine)
-    plot_heatmap(result, args.out)
-    if result.oov:
-        print(f"not in vocabulary (zero vectors): {', '.join(result.oov)}", file=sys.stderr)
-    for term, neighbours in neighbour_table(model, terms, k=args.k):
-        print(f"{term}: " + (", ".join(f"{w} ({s:.3f})" for w, s in neighbours) or "not in vocabulary"))
-    print(f"heatmap -> {args.out}")
-    return 0
-
-
-def _cmd_scicite(args: argparse.Namespace) -> int:
-    from .data import find_data_dir
-    from .loading import load
-    from .scicite import load_scicite, train_classifier, write_classifier_outputs
-
-    config = ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size, trainable=args.trainable, seed=args.seed)
-    config.validate()
-    data = load_scicite(args.scicite or find_data_dir(args.data_dir) / "scicite")
-    model = load(args.model)
-    bar = _bar("SciCite epochs", config.epochs)
-    result = train_classifier(model, data, config, on_epoch=lambda epoch, logs: bar.update(1))
-    bar.close()
-    write_classifier_outputs(result, data, args.out)
-    for split, m in (("validation", result.validation), ("test", result.test)):
-        print(f"{split}: loss {m.loss:.3f}, accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
-    print(f"outputs -> {args.out}")
-    return 0
-
-
-def _cmd_predict(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .scicite import load_classifier, log_softmax
-
-    classify = load_classifier(args.classifier)
-    logits, labels = classify(args.texts)
-    probs = np.exp(log_softmax(logits))
-    out = [
-        {
-            "text": t,
-            "prediction": labels[int(p.argmax())],
-            "probabilities": {label: round(float(x), 4) for label, x in zip(labels, p, strict=True)},
-        }
-        for t, p in zip(args.texts, probs, strict=True)
-    ]
-    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
-    print()
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cordswivel",
@@ -337,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory for the shards")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     _add_corpus_options(p)
-    p.set_defaults(run=_cmd_cooccur)
+    p.set_defaults(run=commands.cooccur)
 
     p = sub.add_parser(
         "train",
@@ -366,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default %(default)s)")
     text = "comma-separated TensorFlow devices, one block each per step, e.g. GPU:0,GPU:1 (default: the GPUs, else CPU)"
     g.add_argument("--devices", type=lambda arg: [d.strip() for d in arg.split(",") if d.strip()], help=text)
-    p.set_defaults(run=_cmd_train)
+    p.set_defaults(run=commands.train)
 
     p = sub.add_parser(
         "demo",
@@ -379,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="output directory (default %(default)s)")
     p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    p.set_defaults(run=_cmd_demo)
+    p.set_defaults(run=commands.demo)
 
     p = sub.add_parser(
         "export",
@@ -394,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory (hub, projector) or file (word2vec)")
     p.add_argument("--binary", action="store_true", help="binary word2vec format")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    p.set_defaults(run=_cmd_export)
+    p.set_defaults(run=commands.export)
 
     p = sub.add_parser(
         "heatmap",
@@ -407,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="image file (.png, .svg or .pdf)")
     p.add_argument("--cosine", action="store_true", help="cosine similarity instead of inner product / max")
     p.add_argument("-k", type=int, default=HEATMAP_NEIGHBOURS, help="neighbours per term (default %(default)s)")
-    p.set_defaults(run=_cmd_heatmap)
+    p.set_defaults(run=commands.heatmap)
 
     p = sub.add_parser(
         "scicite",
@@ -424,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=CLF.seed, help="default %(default)s")
     p.add_argument("--scicite", help="SciCite directory (default: DATA/scicite)")
     p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
-    p.set_defaults(run=_cmd_scicite)
+    p.set_defaults(run=commands.scicite)
 
     p = sub.add_parser(
         "predict",
@@ -434,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("classifier", help="classifier directory (OUT/classifier of 'cordswivel scicite')")
     p.add_argument("texts", nargs="+", metavar="TEXT")
-    p.set_defaults(run=_cmd_predict)
+    p.set_defaults(run=commands.predict)
 
     p = sub.add_parser(
         "neighbors",
@@ -444,14 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model directory, TF-Hub module directory, or word2vec/GloVe file")
     p.add_argument("words", nargs="+", metavar="WORD")
     p.add_argument("-k", type=int, default=NEIGHBOURS, help="neighbours per word (default %(default)s)")
-    p.set_defaults(run=_cmd_neighbors)
+    p.set_defaults(run=commands.neighbors)
 
     p = sub.add_parser(
         "embed", help="embed texts (JSON output)", description="Print the sentence embedding of each TEXT as JSON."
     )
     p.add_argument("model", help="model directory")
     p.add_argument("texts", nargs="+", metavar="TEXT")
-    p.set_defaults(run=_cmd_embed)
+    p.set_defaults(run=commands.embed)
 
     p = sub.add_parser(
         "evaluate-pairs",
@@ -468,7 +238,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare words in upper case, a word standing for its most frequent case variant (as gensim's "
         "evaluate_word_pairs(case_insensitive=True))",
     )
-    p.set_defaults(run=_cmd_evaluate_pairs)
+    p.set_defaults(run=commands.evaluate_pairs)
+
+    p = sub.add_parser(
+        "serve",
+        help="the explorer page and JSON API in a local web server",
+        description="Serve an explorer page (neighbours, the tutorial's heatmap, a map of frequent words, "
+        "sentence similarity and citation intent, models side by side) and its JSON API under /api. "
+        "Listens on 127.0.0.1 unless --host says otherwise; Ctrl-C stops it.",
+    )
+    text = "models: directories, TF-Hub modules or word2vec/GloVe files, named by file or directory name"
+    p.add_argument("models", nargs="+", metavar="MODEL", help=text + "; the first is the default")
+    p.add_argument("--classifier", help="classifier directory (OUT/classifier of 'cordswivel scicite')")
+    p.add_argument("--host", default=SERVE.host, help="address to listen on (default %(default)s: this machine only)")
+    p.add_argument("--port", type=int, default=SERVE.port, help="port (default %(default)s; 0 picks a free one)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    p.set_defaults(run=commands.serve)
     return parser
 
 

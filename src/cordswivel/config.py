@@ -110,3 +110,22 @@ DEMO_SWIVEL = SwivelConfig(embedding_dim=128, epochs=40, seed=0)
 
 HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
 NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`
+
+
+@dataclass(frozen=True)
+class ServeConfig(_Settings):
+    """Settings of ``cordswivel serve``: where it listens and what one request may ask for."""
+
+    host: str = "127.0.0.1"  # loopback only unless told otherwise
+    port: int = 8000
+    max_body_bytes: int = 1_000_000  # larger request bodies get 413
+    max_texts: int = 1_000  # texts (or terms) per request
+    max_neighbours: int = 1_000  # k of /api/neighbors
+    max_map_words: int = 50_000  # n of /api/map
+    map_words: int = 1_000  # n of /api/map by default
+    completions: int = 12  # words /api/complete returns by default
+
+    def validate(self) -> None:
+        self._require_positive("max_body_bytes", "max_texts", "max_neighbours", "max_map_words", "map_words")
+        if not 0 <= self.port < 65536:
+            raise ConfigError(f"port must be in [0, 65535], got {self.port}")

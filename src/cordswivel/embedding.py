@@ -203,13 +203,15 @@ class TextEmbedding:
         return float(unit[self._index(word_a)] @ unit[self._index(word_b)])
 
     def most_similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` words of highest cosine similarity to ``word`` (itself excluded)."""
+        """The ``k`` words of highest cosine similarity to ``word`` (itself excluded); ``k`` >= 1."""
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ConfigError(f"k must be a positive integer, got {k!r}")
         unit = self._unit_vectors()
         index = self._index(word)
         scores = unit @ unit[index]
         scores[index] = -np.inf
         k = min(k, len(scores) - 1)
-        top = np.argpartition(-scores, k)[:k] if k < len(scores) else np.arange(len(scores))
+        top = np.argpartition(scores, len(scores) - k)[len(scores) - k :]  # the k largest, unordered
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.vocab[i], float(scores[i])) for i in top]
 

@@ -78,6 +78,10 @@ class TrainingError(CordswivelError):
     """Training diverged or cannot continue."""
 
 
+class NotFoundError(CordswivelError, LookupError):
+    """A request names something that is not loaded: a model, or a classifier that was not given."""
+
+
 class OutOfVocabularyError(CordswivelError, KeyError):
     """A word is not in the vocabulary (also a KeyError, as in gensim)."""
 

@@ -353,6 +353,28 @@ def save_classifier(model: Any, path: str | os.PathLike) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Intent:
+    """A sentence's predicted citation intent and the probability of each label."""
+
+    label: str
+    probabilities: dict[str, float]
+
+
+def predict_intents(
+    classify: Callable[[Sequence[str]], tuple[np.ndarray, list[str]]], texts: Sequence[str]
+) -> list[Intent]:
+    """Intents of ``texts`` from a ``load_classifier`` callable (softmax of its logits)."""
+    if not texts:
+        return []
+    logits, labels = classify(texts)
+    probabilities = np.exp(log_softmax(np.asarray(logits, np.float64)))
+    return [
+        Intent(labels[int(p.argmax())], {label: float(x) for label, x in zip(labels, p, strict=True)})
+        for p in probabilities
+    ]
+
+
 def load_classifier(path: str | os.PathLike) -> Callable[[Sequence[str]], tuple[np.ndarray, list[str]]]:
     """A saved classifier: a callable from a list of strings to (logits, labels)."""
     import tensorflow as tf

@@ -1,0 +1,254 @@
+"""What each ``cordswivel`` command does once its options are parsed (``cli`` parses them): call the
+Python API, print a short summary. One function per command, named as the command.
+
+Each imports what it needs when it runs, deliberately: TensorFlow, Numba and Dask take seconds to
+import, and ``--help`` or ``neighbors`` should not wait for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .config import DEMO_SWIVEL, ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
+from .sources import SkipCounts
+
+CLF = ClassifierConfig()
+
+
+def progress_bar(desc: str, total: int) -> tqdm:
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit={"vocabulary": "part", "co-occurrence": "part", "shards": "shard", "SciCite epochs": "epoch"}.get(
+            desc, "block"
+        ),
+        leave=False,
+        disable=None,
+    )
+
+
+def epoch_bars(epochs: int) -> Any:
+    return lambda epoch, total: progress_bar(f"epoch {epoch + 1}/{epochs}", total)
+
+
+def cooccur_config(args: argparse.Namespace) -> CooccurConfig:
+    return CooccurConfig(
+        min_count=args.min_count,
+        max_vocab=args.max_vocab,
+        window=args.window,
+        shard_size=args.shard_size,
+        lowercase=args.lowercase,
+        text_fields=tuple(f.strip() for f in args.text_fields.split(",") if f.strip()),
+    )
+
+
+def cooccur(args: argparse.Namespace) -> int:
+    from .cooccur import count_cooccurrences
+    from .corpus import open_corpus
+
+    config = cooccur_config(args)
+    stats = count_cooccurrences(
+        open_corpus(args.corpus, text_fields=config.text_fields),
+        args.out,
+        config,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        memory_limit=args.memory_limit,
+        on_error=args.on_error,
+        overwrite=args.overwrite,
+        progress=progress_bar,
+    )
+    print(
+        f"{stats.tokens:,} tokens in {stats.units:,} units, {stats.types:,} types; vocabulary "
+        f"{stats.vocab_size:,}; {stats.nnz:,} non-zero cells; {stats.seconds:.1f} s "
+        f"({stats.tokens / max(stats.seconds, 1e-9) / 1e6:.2f} M tokens/s) -> {args.out}"
+    )
+    if stats.skipped:
+        print(f"skipped: {SkipCounts(stats.skipped).summary()}")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    from .pipeline import train_embeddings
+
+    # every SwivelConfig field has an option of its name, but embedding_dim is --dim
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(SwivelConfig) if f.name != "embedding_dim"}
+    swivel = SwivelConfig(embedding_dim=args.dim, **options)
+    model = train_embeddings(
+        args.out,
+        corpus=args.corpus or None,
+        cooccur_dir=args.cooccur,
+        cooccur_config=cooccur_config(args),
+        swivel_config=swivel,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        memory_limit=args.memory_limit,
+        on_error=args.on_error,
+        resume=args.resume,
+        devices=args.devices,
+        overwrite=args.overwrite,
+        count_progress=progress_bar,
+        epoch_progress=epoch_bars(args.epochs),
+    )
+    corpus = model.config.get("corpus", {})
+    print(
+        f"vocabulary {len(model):,} x {model.embedding_dim} from {corpus.get('tokens', 0):,} tokens; "
+        f"final loss {model.config['final_loss']:.4f} after {model.config['epochs_trained']} epochs "
+        f"({model.config['stop_reason']}); model -> {args.out}"
+    )
+    if corpus.get("skipped"):
+        print(f"skipped: {SkipCounts(corpus['skipped']).summary()}")
+    return 0
+
+
+def neighbors(args: argparse.Namespace) -> int:
+    from .loading import load
+
+    model = load(args.model)
+    for word in args.words:
+        if word not in model:
+            print(f"{word}: not in vocabulary")
+            continue
+        print(f"{word}: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.most_similar(word, k=args.k)))
+    return 0
+
+
+def embed(args: argparse.Namespace) -> int:
+    from .loading import load
+
+    model = load(args.model)
+    vectors = model.embed(args.texts)
+    rows = [{"text": t, "embedding": [round(float(x), 7) for x in v]} for t, v in zip(args.texts, vectors, strict=True)]
+    json.dump(rows, sys.stdout)
+    print()
+    return 0
+
+
+def evaluate_pairs(args: argparse.Namespace) -> int:
+    from .loading import load
+
+    result = load(args.model).evaluate_word_pairs(args.file, case_insensitive=args.case_insensitive)
+    print(
+        json.dumps(
+            {
+                "pearson": result.pearson,
+                "spearman": result.spearman,
+                "pairs_covered": result.pairs_covered,
+                "pairs_total": result.pairs_total,
+            }
+        )
+    )
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    bar = progress_bar("SciCite epochs", CLF.epochs)
+    result = run_demo(
+        args.out,
+        data_dir=args.data_dir,
+        workers=args.workers,
+        log=lambda m: print(m, flush=True),
+        count_progress=progress_bar,
+        epoch_progress=epoch_bars(DEMO_SWIVEL.epochs),
+        on_classifier_epoch=lambda epoch, logs: bar.update(1),
+    )
+    bar.close()
+    test, heat = result.classifier.test, result.coherence
+    print(f"SciCite test: accuracy {test.accuracy:.3f}, macro-F1 {test.macro_f1:.3f}, loss {test.loss:.3f}")
+    print(
+        f"heatmap: within-group cosine {heat.within_group_mean_cosine:.3f}, "
+        f"between {heat.between_group_mean_cosine:.3f}"
+    )
+    print(f"demo took {result.seconds:.0f} s; open {Path(args.out) / 'report.html'}")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from .formats import export_projector, export_word2vec
+    from .loading import load
+
+    model = load(args.model)
+    if args.format == "hub":
+        from .hub import export_hub_module  # only this format needs TensorFlow
+
+        export_hub_module(model, args.out, overwrite=args.overwrite)
+    elif args.format == "word2vec":
+        export_word2vec(model, args.out, binary=args.binary)
+    else:
+        export_projector(model, args.out, overwrite=args.overwrite)
+    print(f"{args.format} export of {len(model):,} x {model.embedding_dim} -> {args.out}")
+    return 0
+
+
+def heatmap(args: argparse.Namespace) -> int:
+    from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
+    from .loading import load
+
+    model = load(args.model)
+    terms = args.terms or list(TUTORIAL_TERMS)
+    result = similarity_matrix(model, terms, cosine=args.cosine)
+    plot_heatmap(result, args.out)
+    if result.oov:
+        print(f"not in vocabulary (zero vectors): {', '.join(result.oov)}", file=sys.stderr)
+    for term, neighbours in neighbour_table(model, terms, k=args.k):
+        print(f"{term}: " + (", ".join(f"{w} ({s:.3f})" for w, s in neighbours) or "not in vocabulary"))
+    print(f"heatmap -> {args.out}")
+    return 0
+
+
+def scicite(args: argparse.Namespace) -> int:
+    from .data import find_data_dir
+    from .loading import load
+    from .scicite import load_scicite, train_classifier, write_classifier_outputs
+
+    config = ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size, trainable=args.trainable, seed=args.seed)
+    config.validate()
+    data = load_scicite(args.scicite or find_data_dir(args.data_dir) / "scicite")
+    model = load(args.model)
+    bar = progress_bar("SciCite epochs", config.epochs)
+    result = train_classifier(model, data, config, on_epoch=lambda epoch, logs: bar.update(1))
+    bar.close()
+    write_classifier_outputs(result, data, args.out)
+    for split, m in (("validation", result.validation), ("test", result.test)):
+        print(f"{split}: loss {m.loss:.3f}, accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
+    print(f"outputs -> {args.out}")
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    from .scicite import load_classifier, predict_intents
+
+    intents = predict_intents(load_classifier(args.classifier), args.texts)
+    out = [
+        {"text": t, "prediction": i.label, "probabilities": {k: round(p, 4) for k, p in i.probabilities.items()}}
+        for t, i in zip(args.texts, intents, strict=True)
+    ]
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+    print()
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .explorer import Explorer
+    from .serve import run
+
+    config = ServeConfig(host=args.host, port=args.port)
+    config.validate()
+    explorer = Explorer.open(args.models, args.classifier, config)
+    names = ", ".join(f"{name} ({len(m):,} words)" for name, m in explorer.models.items())
+
+    def ready(url: str) -> None:
+        print(f"serving {names} at {url} (Ctrl-C to stop)", flush=True)
+
+    run(explorer, log_level="info" if args.verbose else "warning", on_ready=ready)
+    print("stopped")
+    return 0

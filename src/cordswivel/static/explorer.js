@@ -1,0 +1,221 @@
+// The cordswivel explorer page: every panel is filled from the JSON API (/api/...).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { models: [], classifier: false, highlighted: [] };
+
+function setStatus(message, isError) {
+  const status = $("status");
+  status.textContent = message || "";
+  status.className = isError ? "error" : "";
+}
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const response = await fetch(path, options);
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function currentModel() { return $("model").value; }
+
+function updateLink(params) {
+  const url = new URL(window.location.href);
+  for (const [key, value] of Object.entries(params)) {
+    if (value) url.searchParams.set(key, value); else url.searchParams.delete(key);
+  }
+  window.history.replaceState(null, "", url);
+}
+
+function element(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (key === "class") node.className = value; else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// ------------------------------------------------------------------ neighbours
+async function searchWord(word) {
+  word = word.trim();
+  if (!word) return;
+  $("word").value = word;
+  updateLink({ word });
+  const k = Number($("k").value) || 10;
+  const names = [currentModel(), ...state.models.filter((m) => m !== currentModel())];
+  const container = $("neighbours");
+  container.replaceChildren();
+  const results = await Promise.all(names.map((model) =>
+    api(`/api/neighbors?word=${encodeURIComponent(word)}&k=${k}&model=${encodeURIComponent(model)}`)
+      .catch((error) => ({ model, error: error.message }))));
+  const found = results.filter((r) => !r.error);
+  const shared = found.length > 1
+    ? found.map((r) => new Set(r.neighbors.map((n) => n.word))).reduce((a, b) => new Set([...a].filter((w) => b.has(w))))
+    : new Set();
+  for (const result of results) container.append(neighbourTable(result, shared, found.length > 1));
+  state.highlighted = found.length && found[0].model === currentModel()
+    ? [word, ...found[0].neighbors.map((n) => n.word)] : [];
+  highlightMap();
+  setStatus(found.length ? "" : results[0].error, !found.length);
+}
+
+function neighbourTable(result, shared, comparing) {
+  const box = element("div", { class: "neighbours", "data-model": result.model });
+  box.append(element("h3", {}, result.model));
+  if (result.error) {
+    box.append(element("p", { class: "error" }, result.error));
+    return box;
+  }
+  if (comparing) box.append(element("p", { class: "muted" }, `${shared.size} of ${result.neighbors.length} shared by all models`));
+  const body = element("tbody");
+  for (const n of result.neighbors) {
+    const link = element("a", { role: "button" }, n.word);
+    link.addEventListener("click", () => searchWord(n.word));
+    const bar = element("span", { class: "bar" });
+    bar.style.width = `${Math.max(0, n.cosine) * 8}em`;
+    const row = element("tr", { class: shared.has(n.word) ? "shared" : "" },
+      element("td", { class: "word" }, link), element("td", {}, n.cosine.toFixed(3)), element("td", {}, bar));
+    body.append(row);
+  }
+  box.append(element("table", {}, element("thead", {},
+    element("tr", {}, element("th", {}, "word"), element("th", {}, "cosine"), element("th", {}, ""))), body));
+  return box;
+}
+
+let completionTimer = null;
+function complete() {
+  clearTimeout(completionTimer);
+  completionTimer = setTimeout(async () => {
+    const prefix = $("word").value.trim();
+    if (!prefix) return;
+    try {
+      const data = await api(`/api/complete?prefix=${encodeURIComponent(prefix)}&model=${encodeURIComponent(currentModel())}`);
+      $("completions").replaceChildren(...data.words.map((w) => element("option", { value: w })));
+    } catch (error) { /* completion is a convenience: errors show on search */ }
+  }, 120);
+}
+
+// ------------------------------------------------------------------ heatmaps
+function drawHeatmap(target, terms, matrix, title) {
+  const text = matrix.map((row) => row.map((v) => v.toFixed(2)));
+  Plotly.react(target, [{
+    type: "heatmap", z: matrix, x: terms, y: terms, text, texttemplate: "%{text}",
+    colorscale: "YlOrRd", reversescale: true, zmin: Math.min(0, ...matrix.flat()), zmax: 1, hovertemplate: "%{y} · %{x}: %{z:.3f}<extra></extra>",
+  }], {
+    title: { text: title }, margin: { l: 120, r: 20, t: 40, b: 120 }, height: Math.max(300, 160 + 34 * terms.length),
+    yaxis: { autorange: "reversed", type: "category" }, xaxis: { tickangle: -45, type: "category" },
+  }, { responsive: true, displaylogo: false });
+}
+
+async function drawTerms(termsText) {
+  const terms = termsText.split(",").map((t) => t.trim()).filter(Boolean);
+  if (!terms.length) return;
+  $("terms").value = terms.join(", ");
+  updateLink({ terms: terms.join(",") });
+  try {
+    const cosine = $("cosine").checked;
+    const data = await api("/api/similarity", { terms, cosine, model: currentModel() });
+    drawHeatmap("heatmap", data.terms, data.matrix, cosine ? "cosine similarity" : "inner product / max");
+    $("heatmap-oov").textContent = data.oov.length ? `not in the vocabulary (zero vectors): ${data.oov.join(", ")}` : "";
+    setStatus("");
+  } catch (error) { setStatus(error.message, true); }
+}
+
+// ------------------------------------------------------------------ map
+let mapData = null;
+async function drawMap() {
+  const n = Number($("map-n").value) || 1000;
+  try {
+    mapData = await api(`/api/map?n=${n}&model=${encodeURIComponent(currentModel())}`);
+    const [a, b] = mapData.explained_variance_ratio.map((r) => (100 * r).toFixed(1));
+    Plotly.react("map", [{
+      type: "scattergl", mode: "markers", x: mapData.x, y: mapData.y, text: mapData.words, name: "words",
+      hovertemplate: "%{text}<extra></extra>", marker: { size: 5, color: "#457b9d", opacity: 0.6 },
+    }, {
+      type: "scattergl", mode: "markers+text", x: [], y: [], text: [], name: "searched", textposition: "top center",
+      hovertemplate: "%{text}<extra></extra>", marker: { size: 10, color: "#e76f51" },
+    }], {
+      margin: { l: 40, r: 20, t: 20, b: 40 }, showlegend: false, dragmode: "zoom", hovermode: "closest",
+      xaxis: { title: { text: `PC 1 (${a}%)` } }, yaxis: { title: { text: `PC 2 (${b}%)` } },
+    }, { responsive: true, displaylogo: false });
+    highlightMap();
+  } catch (error) { setStatus(error.message, true); }
+}
+
+function highlightMap() {
+  if (!mapData || !window.Plotly || !$("map").data) return;
+  const index = new Map(mapData.words.map((w, i) => [w, i]));
+  const shown = state.highlighted.filter((w) => index.has(w));
+  Plotly.restyle("map", {
+    x: [shown.map((w) => mapData.x[index.get(w)])], y: [shown.map((w) => mapData.y[index.get(w)])], text: [shown],
+  }, [1]);
+}
+
+// ------------------------------------------------------------------ sentences
+async function compareSentences() {
+  const texts = $("sentences").value.split("\n").map((t) => t.trim()).filter(Boolean);
+  if (!texts.length) return;
+  const labels = texts.map((t, i) => `sentence ${i + 1}`);
+  try {
+    const data = await api("/api/similarity", { terms: texts, cosine: true, model: currentModel() });
+    drawHeatmap("sentence-heatmap", labels, data.matrix, "cosine similarity of the sentences' embeddings");
+    setStatus("");
+  } catch (error) { setStatus(error.message, true); return; }
+  let predictions = null;
+  if (state.classifier) {
+    try { predictions = (await api("/api/classify", { texts })).predictions; } catch (error) { setStatus(error.message, true); }
+  }
+  const labelNames = predictions ? Object.keys(predictions[0].probabilities) : [];
+  const table = $("intents");
+  table.tHead.replaceChildren(element("tr", {}, element("th", {}, "#"), element("th", {}, "sentence"),
+    ...(predictions ? [element("th", {}, "intent"), ...labelNames.map((l) => element("th", {}, l))] : [])));
+  table.tBodies[0].replaceChildren(...texts.map((text, i) => element("tr", {},
+    element("td", {}, `${i + 1}`), element("td", {}, text),
+    ...(predictions ? [element("td", { class: "intent" }, element("strong", {}, predictions[i].label)),
+      ...labelNames.map((l) => element("td", {}, predictions[i].probabilities[l].toFixed(3)))] : []))));
+  table.hidden = false;
+  $("intents-note").textContent = state.classifier ? ""
+    : "Start the server with --classifier DIR to see each sentence's citation intent.";
+}
+
+// ------------------------------------------------------------------ start
+async function start() {
+  const params = new URLSearchParams(window.location.search);
+  try {
+    const info = await api("/api/models");
+    state.models = info.models.map((m) => m.name);
+    state.classifier = info.classifier;
+    $("model").replaceChildren(...info.models.map((m) => element("option", { value: m.name }, m.name)));
+    if (params.get("model") && state.models.includes(params.get("model"))) $("model").value = params.get("model");
+    const describe = () => {
+      const m = info.models.find((x) => x.name === currentModel());
+      $("model-info").textContent = `${m.vocab_size.toLocaleString()} words × ${m.dim}`;
+    };
+    describe();
+    $("model").addEventListener("change", () => {
+      describe();
+      updateLink({ model: currentModel() });
+      if ($("word").value) searchWord($("word").value);
+      drawTerms($("terms").value);
+      drawMap();
+    });
+  } catch (error) { setStatus(`cannot reach the API: ${error.message}`, true); return; }
+
+  $("word-form").addEventListener("submit", (e) => { e.preventDefault(); searchWord($("word").value); });
+  $("word").addEventListener("input", complete);
+  $("terms-form").addEventListener("submit", (e) => { e.preventDefault(); drawTerms($("terms").value); });
+  $("cosine").addEventListener("change", () => drawTerms($("terms").value));
+  $("map-form").addEventListener("submit", (e) => { e.preventDefault(); drawMap(); });
+  $("sentences-form").addEventListener("submit", (e) => { e.preventDefault(); compareSentences(); });
+
+  if (params.get("terms")) $("terms").value = params.get("terms").split(",").join(", ");
+  await Promise.all([drawTerms($("terms").value), drawMap(), compareSentences()]);
+  if (params.get("word")) await searchWord(params.get("word"));
+  document.body.dataset.ready = "true";  // for tests: the deep-linked panels are drawn
+}
+
+start();

@@ -1,0 +1,265 @@
+"""The JSON API in process and on a real uvicorn server, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from cordswivel.analysis import similarity_matrix
+from cordswivel.config import ServeConfig
+from cordswivel.explorer import Explorer
+from cordswivel.serve import create_app, plotly_js
+
+from helpers import word_model
+
+LABELS = ["method", "background", "result"]
+
+
+def fixed_classifier(texts):
+    """Logits that depend on the text: 'method' for texts with 'virus', else 'result'."""
+    logits = np.array([[3.0, 0.0, 0.0] if "virus" in t else [0.0, 0.0, 2.0] for t in texts])
+    return logits, LABELS
+
+
+@pytest.fixture(scope="module")
+def client():
+    explorer = Explorer({"a": word_model(seed=0), "b": word_model(seed=1)}, fixed_classifier)
+    with TestClient(create_app(explorer), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_health_models_and_page(client):
+    assert client.get("/api/health").json() == {"status": "ok", "models": ["a", "b"], "classifier": True}
+    models = client.get("/api/models").json()["models"]
+    assert models[0] == {"name": "a", "vocab_size": 10, "dim": 6}
+    page = client.get("/")
+    assert (
+        page.status_code == 200 and "/static/explorer.js" in page.text and "/static/vendor/plotly.min.js" in page.text
+    )
+    assert not re.search(r"https?://", page.text)  # nothing from the internet
+    script = client.get("/static/vendor/plotly.min.js")
+    assert script.status_code == 200 and script.content == plotly_js().read_bytes()
+    assert client.get("/static/explorer.js").status_code == 200
+
+
+def test_neighbors_equal_the_python_api(client):
+    data = client.get("/api/neighbors", params={"word": "virus", "k": 4, "model": "b"}).json()
+    expected = word_model(seed=1).most_similar("virus", 4)
+    assert data == {"word": "virus", "model": "b", "neighbors": [{"word": w, "cosine": c} for w, c in expected]}
+    assert client.get("/api/neighbors", params={"word": "virus"}).json()["model"] == "a"
+    assert len(client.get("/api/neighbors", params={"word": "virus"}).json()["neighbors"]) == 9  # k 10, 10 words
+
+
+def test_embed_similarity_classify_map_and_complete(client):
+    texts = ["virus fever", "Italy", ""]
+    data = client.post("/api/embed", json={"texts": texts, "model": "b"}).json()
+    assert data["model"] == "b" and data["dim"] == 6
+    np.testing.assert_allclose(data["embeddings"], word_model(seed=1).embed(texts), rtol=1e-6)
+    terms = ["virus", "fever", "nothere"]
+    data = client.post("/api/similarity", json={"terms": terms}).json()
+    np.testing.assert_allclose(data["matrix"], similarity_matrix(word_model(), terms).matrix)
+    assert data["terms"] == terms and data["oov"] == ["nothere"] and data["cosine"] is False
+    cosine = client.post("/api/similarity", json={"terms": terms, "cosine": True}).json()
+    np.testing.assert_allclose(cosine["matrix"], similarity_matrix(word_model(), terms, cosine=True).matrix)
+    predictions = client.post("/api/classify", json={"texts": ["a virus", "Italy"]}).json()["predictions"]
+    assert [p["label"] for p in predictions] == ["method", "result"]
+    assert predictions[0]["probabilities"]["method"] == pytest.approx(np.exp(3) / (np.exp(3) + 2))
+    data = client.get("/api/map", params={"n": 5}).json()
+    assert data["words"] == list(word_model().vocab[:5]) and len(data["x"]) == len(data["y"]) == 5
+    assert client.get("/api/complete", params={"prefix": "co"}).json()["words"] == ["covid-19", "cough"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("get", "/api/neighbors?word=nothere", None, 404, "word 'nothere' not in vocabulary"),
+        ("get", "/api/neighbors?word=virus&model=zz", None, 404, "no model named 'zz'"),
+        ("get", "/api/neighbors", None, 422, "missing query parameter 'word'"),
+        ("get", "/api/neighbors?word=virus&k=ten", None, 422, "k must be an integer, got 'ten'"),
+        ("get", "/api/neighbors?word=virus&k=1001", None, 422, "k must be an integer from 1 to 1000"),
+        ("get", "/api/neighbors?word=virus&k=-3", None, 422, "k must be an integer from 1 to 1000"),
+        ("get", "/api/map?n=50001", None, 422, "n must be an integer from 1 to 50000"),
+        ("post", "/api/embed", b'{"texts": [', 400, "malformed JSON"),
+        ("post", "/api/embed", b"[" * 100_000 + b"]" * 100_000, 400, "malformed JSON"),
+        ("post", "/api/embed", b"\xff\xfe", 400, "malformed JSON"),
+        ("post", "/api/embed", b'["x"]', 422, "must be a JSON object, got list"),
+        ("post", "/api/embed", b"{}", 422, "missing field 'texts'"),
+        ("post", "/api/embed", b'{"texts": "virus"}', 422, "field 'texts' must be list, got str"),
+        ("post", "/api/embed", b'{"texts": ["a", 1]}', 422, "texts[1] is int, expected a string"),
+        ("post", "/api/embed", b'{"texts": ["a"], "model": 3}', 422, "field 'model' must be str"),
+        ("post", "/api/embed", json.dumps({"texts": ["x"] * 1001}).encode(), 422, "1001 given, at most 1000"),
+        ("post", "/api/embed", json.dumps({"texts": ["x" * 1_000_001]}).encode(), 413, "over the limit"),
+        ("post", "/api/similarity", b'{"terms": ["a"], "cosine": "yes"}', 422, "field 'cosine' must be bool"),
+        ("get", "/api/embed", None, 405, "GET is not allowed on /api/embed"),
+        ("get", "/api/nothing", None, 404, "no such page: /api/nothing"),
+    ],
+)
+def test_bad_requests_get_a_status_and_one_line(client, method, path, body, status, message):
+    response = client.get(path) if method == "get" else client.post(path, content=body)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert message in error and "\n" not in error
+
+
+def test_classify_without_a_classifier_says_how_to_get_one():
+    with TestClient(create_app(Explorer({"a": word_model()}))) as client:
+        response = client.post("/api/classify", json={"texts": ["x"]})
+        assert response.status_code == 404 and "--classifier" in response.json()["error"]
+        assert client.get("/api/health").json()["classifier"] is False
+
+
+# ---------------------------------------------------------------------- a real server
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``cordswivel serve`` on a free port with two models and a saved (untrained) classifier."""
+    from cordswivel.scicite import build_classifier, save_classifier
+
+    root = tmp_path_factory.mktemp("serve")
+    word_model(seed=0).save(root / "first")
+    word_model(seed=1).save(root / "second")
+    save_classifier(build_classifier(word_model(seed=0)), root / "classifier")
+    command = [sys.executable, "-m", "cordswivel.cli", "serve", root / "first", root / "second"]
+    process = subprocess.Popen(
+        [*map(str, command), "--classifier", str(root / "classifier"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+    if not match:
+        process.kill()
+        pytest.fail(f"no URL in {line!r}: {process.stderr.read()}")
+    yield match.group(1), process
+    if process.poll() is None:
+        process.kill()
+
+
+def fetch(url, body=None):
+    request = urllib.request.Request(
+        url, data=None if body is None else json.dumps(body).encode(), method="POST" if body is not None else "GET"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_real_server_answers_every_endpoint(server):
+    url, _ = server
+    assert fetch(url + "api/health") == (200, {"status": "ok", "models": ["first", "second"], "classifier": True})
+    status, data = fetch(url + "api/neighbors?word=fever&k=2&model=second")
+    assert status == 200 and [n["word"] for n in data["neighbors"]] == [
+        w for w, _ in word_model(seed=1).most_similar("fever", 2)
+    ]
+    status, data = fetch(url + "api/embed", {"texts": ["virus cough"]})
+    np.testing.assert_allclose(data["embeddings"], word_model().embed(["virus cough"]), rtol=1e-6)
+    status, data = fetch(url + "api/classify", {"texts": ["virus", "fever cough"]})
+    assert status == 200 and len(data["predictions"]) == 2
+    assert all(set(p["probabilities"]) == set(LABELS) and p["label"] in LABELS for p in data["predictions"])
+    assert sum(data["predictions"][0]["probabilities"].values()) == pytest.approx(1.0)
+    assert fetch(url + "api/neighbors?word=zzz")[0] == 404
+    assert fetch(url + "api/map?n=3")[1]["words"] == list(word_model().vocab[:3])
+
+
+def test_real_server_stops_cleanly_on_ctrl_c(server):
+    url, process = server
+    assert fetch(url + "api/health")[0] == 200
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    out, err = process.communicate()
+    assert "stopped" in out and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- the page in a browser
+def chromium():
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not binary or not driver:
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    pytest.importorskip("selenium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,2200",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory):
+    """A server of its own (the Ctrl-C test stops the other)."""
+    from cordswivel.scicite import build_classifier, save_classifier
+
+    root = tmp_path_factory.mktemp("page")
+    word_model(seed=0).save(root / "first")
+    word_model(seed=1).save(root / "second")
+    save_classifier(build_classifier(word_model(seed=0)), root / "classifier")
+    command = [sys.executable, "-m", "cordswivel.cli", "serve", root / "first", root / "second"]
+    process = subprocess.Popen(
+        [*map(str, command), "--classifier", str(root / "classifier"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = re.search(r"(http://\S+/)", process.stdout.readline()).group(1)
+    yield url
+    process.kill()
+
+
+def test_deep_linked_page_shows_neighbours_heatmap_map_and_intents(browser_server, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium()
+    try:
+        driver.get(browser_server + "?word=fever&terms=virus,fever,cough,Italy")
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+        columns = driver.find_elements(By.CSS_SELECTOR, "#neighbours .neighbours")
+        assert [c.get_attribute("data-model") for c in columns] == ["first", "second"]
+        shown = [a.text for a in columns[0].find_elements(By.CSS_SELECTOR, "td.word a")]
+        assert shown == [w for w, _ in word_model(seed=0).most_similar("fever", 10)]
+        heatmap_labels = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#heatmap .xtick text")]
+        assert heatmap_labels == ["virus", "fever", "cough", "Italy"]
+        assert driver.find_elements(By.CSS_SELECTOR, "#heatmap .hm, #heatmap image")  # the heatmap is drawn
+        assert driver.find_elements(By.CSS_SELECTOR, "#map canvas, #map .scatterlayer")
+        intents = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#intents td.intent")]
+        assert len(intents) == 3 and set(intents) <= set(LABELS)
+        columns[0].find_elements(By.CSS_SELECTOR, "td.word a")[0].click()  # a neighbour searches itself
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "word").get_attribute("value") == shown[0])
+        assert "word=" + shown[0] in driver.current_url.replace("%2D", "-")
+        screenshot = tmp_path / "explorer.png"
+        driver.save_screenshot(str(screenshot))
+        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        if os.environ.get("CORDSWIVEL_SCREENSHOT"):
+            shutil.copy(screenshot, os.environ["CORDSWIVEL_SCREENSHOT"])
+    finally:
+        driver.quit()
+
+
+def test_limits_come_from_the_config():
+    explorer = Explorer({"a": word_model()}, config=ServeConfig(max_body_bytes=100))
+    with TestClient(create_app(explorer)) as client:
+        response = client.post("/api/embed", content=json.dumps({"texts": ["x" * 200]}))
+        assert response.status_code == 413
+    time.sleep(0)
