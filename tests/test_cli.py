@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from cordswivel import commands
 from cordswivel.cli import build_parser, main
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 
@@ -87,3 +93,92 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert usage.returncode == 2 and "unknown device 'GPU:9'" in usage.stderr and "Traceback" not in usage.stderr
     missing = run_cli("neighbors", tmp_path / "nomodel", "x")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def children_of(pid):
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc")
+def test_sigterm_while_counting_stops_workers_and_cleans_up(tmp_path):
+    rng = random.Random(0)
+    words = [f"w{k}" for k in range(5000)]
+    with open(tmp_path / "corpus.txt", "w") as handle:
+        for _ in range(60_000):
+            handle.write(" ".join(rng.choices(words, k=40)) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cordswivel.cli", "cooccur", tmp_path / "corpus.txt", "--out", tmp_path / "out"]
+        + ["--workers", "2", "--min-count", "1", "--shard-size", "64"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".out") for p in tmp_path.iterdir()) or len(children_of(process.pid)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, "counting ended before it could be stopped"
+        time.sleep(0.05)
+    workers = children_of(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert err.strip().splitlines()[-1] == "cordswivel cooccur: terminated" and "Traceback" not in err
+    time.sleep(0.5)
+    assert [
+        w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]
+    ] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]  # no output, no temporary files
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (PermissionError(13, "Permission denied", "/ro/out"), "cordswivel export: error: /ro/out: Permission denied"),
+        (
+            OSError(28, "No space left on device", "/full/x"),
+            "cordswivel export: error: /full/x: No space left on device",
+        ),
+        (
+            OSError("1035806 requested and 529408 written"),
+            "requested and 529408 written (no space left on the device?)",
+        ),
+        (IsADirectoryError(21, "Is a directory", "/tmp"), "cordswivel export: error: /tmp: Is a directory"),
+        (MemoryError(), "cordswivel export: error: out of memory"),
+        (RecursionError(), "cordswivel export: error: input nested too deeply to process"),
+    ],
+)
+def test_system_errors_become_one_line(monkeypatch, capsys, error, expected):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(commands, "export", fail)
+    assert main(["export", "m", "--out", "o"]) == 1
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_while_training_points_to_resume(monkeypatch, capsys):
+    def fail(args):
+        raise OSError(28, "No space left on device", "/full/model.partial/checkpoint.npz")
+
+    monkeypatch.setattr(commands, "train", fail)
+    assert main(["train", "c.txt", "--out", "m"]) == 1
+    assert "No space left on device (the last checkpoint is kept: the same command plus --resume continues)" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_and_verbose_go_before_or_after_the_command(where):
+    parser = build_parser()
+    args = parser.parse_args(["-v", "neighbors", "m", "w"] if where == "before" else ["neighbors", "m", "w", "-v"])
+    assert args.verbose and not args.quiet
+    args = parser.parse_args(["-q", "embed", "m", "t"] if where == "before" else ["embed", "m", "t", "--quiet"])
+    assert args.quiet and not args.verbose

@@ -7,11 +7,16 @@ Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error
 from __future__ import annotations
 
 import argparse
-import logging
+import contextlib
+import errno
+import functools
 import os
+import signal
 import sys
+import threading
+from typing import Any
 
-from . import commands
+from . import commands, logs
 from .config import (
     DEFAULT_TEXT_FIELDS,
     HEATMAP_NEIGHBOURS,
@@ -93,8 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train Swivel word embeddings on CORD-19 (or any text) and use them like the "
         "TF-Hub CORD-19 Swivel module.",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    for flags in (parser, common := argparse.ArgumentParser(add_help=False)):
+        default = False if flags is parser else argparse.SUPPRESS  # before or after COMMAND, either works
+        flags.add_argument("-q", "--quiet", action="store_true", default=default, help="log warnings only")
+        text = "log everything, TensorFlow's own messages and every served request included"
+        flags.add_argument("-v", "--verbose", action="store_true", default=default, help=text)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])  # type: ignore[method-assign]
 
     p = sub.add_parser(
         "cooccur",
@@ -252,30 +262,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", help="classifier directory (OUT/classifier of 'cordswivel scicite')")
     p.add_argument("--host", default=SERVE.host, help="address to listen on (default %(default)s: this machine only)")
     p.add_argument("--port", type=int, default=SERVE.port, help="port (default %(default)s; 0 picks a free one)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
     p.set_defaults(run=commands.serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    args = build_parser().parse_args(argv)
+    verbosity = 1 if args.verbose else -1 if args.quiet else 0
+    logs.configure(verbosity)
+    with contextlib.ExitStack() as stack:
+        if verbosity <= 0:
+            stack.enter_context(logs.StderrFilter())
+        return _run(args)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds as on Ctrl-C (workers stopped,
+    temporary files removed)."""
+
+
+_MAIN_PID = os.getpid()
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    if os.getpid() != _MAIN_PID:  # a forked worker (the signal went to the whole group): just stop
+        os._exit(128 + signum)
+    raise _Terminated
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; every failure becomes one line ``cordswivel COMMAND: error: ...`` and an exit code."""
+    name = f"cordswivel {args.command}"
+    resume = (
+        " (the last checkpoint is kept: the same command plus --resume continues)" if args.command == "train" else ""
     )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         return args.run(args)
     except ConfigError as exc:
-        print(f"cordswivel {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return 2
     except CordswivelError as exc:
-        print(f"cordswivel {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
+    except _Terminated:
+        print(f"{name}: terminated{resume}", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        hint = " (continue with the same command plus --resume)" if args.command == "train" else ""
-        print(f"cordswivel {args.command}: interrupted{hint}", file=sys.stderr)
+        print(f"{name}: interrupted{resume}", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(
+            f"{name}: error: out of memory{resume}; try smaller settings (--dim, --shard-size, --memory-limit)",
+            file=sys.stderr,
+        )
+        return 1
+    except RecursionError:
+        print(f"{name}: error: input nested too deeply to process", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{name}: error: {describe_os_error(exc)}{resume if exc.errno == errno.ENOSPC else ''}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``path: reason`` of an OSError (both paths of a rename), or its text where it names none."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno != errno.ENOSPC and "requested and" in reason:  # NumPy's short write: a full disk
+        reason += " (no space left on the device?)"
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
 
 
 if __name__ == "__main__":

@@ -168,8 +168,15 @@ def runner(
         if count <= 1:
             yield Runner(1, progress=progress)
             return
-        with process_pool(count, preload) as pool:
+        pool = process_pool(count, preload)
+        try:
             yield Runner(count, pool=pool, progress=progress)
+        except BaseException:  # an error, Ctrl-C or SIGTERM: stop the workers now, not after their tasks
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     finally:
         if client is not None:
             client.close()

@@ -237,7 +237,9 @@ def run(
     import uvicorn
 
     sock = bind(explorer.config.host if host is None else host, explorer.config.port if port is None else port)
-    config = uvicorn.Config(create_app(explorer), log_level=log_level, access_log=log_level == "debug", lifespan="off")
+    config = uvicorn.Config(
+        create_app(explorer), log_level=log_level, access_log=log_level in ("info", "debug"), lifespan="off"
+    )
     on_ready(url_of(sock))
     gc.freeze()  # the loaded libraries' objects are permanent: collections then skip them, no long pauses
     try:
