@@ -150,3 +150,16 @@ def run_cli(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "cordswivel.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
     )
+
+
+def hold_lock_elsewhere(path):
+    """A separate process that holds ``output_lock(path)``, as a live run does, until its stdin closes."""
+    code = (
+        "import sys\nfrom cordswivel.fileio import output_lock\n"
+        "with output_lock(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "held"
+    return process

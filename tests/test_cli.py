@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from cordswivel import commands
 from cordswivel.cli import build_parser, main
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 
-from helpers import run_cli
+from helpers import run_cli, word_model
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 COMMANDS = sorted(next(a for a in build_parser()._actions if a.dest == "command").choices)
@@ -182,3 +183,59 @@ def test_quiet_and_verbose_go_before_or_after_the_command(where):
     assert args.verbose and not args.quiet
     args = parser.parse_args(["-q", "embed", "m", "t"] if where == "before" else ["embed", "m", "t", "--quiet"])
     assert args.quiet and not args.verbose
+
+
+def test_one_output_rule_for_every_command(tmp_path, capsys):
+    word_model().save(tmp_path / "model")
+    vectors = tmp_path / "vectors.txt"
+    assert main(["export", str(tmp_path / "model"), "--format", "word2vec", "--out", str(vectors)]) == 0
+    first = vectors.read_bytes()
+    assert main(["export", str(tmp_path / "model"), "--format", "word2vec", "--out", str(vectors), "--binary"]) == 2
+    assert "output file exists (use --overwrite)" in capsys.readouterr().err and vectors.read_bytes() == first
+    assert main(["export", str(tmp_path / "model"), "--format", "word2vec", "--out", str(vectors), "--overwrite"]) == 0
+    image = tmp_path / "h.png"
+    image.write_bytes(b"mine")
+    assert main(["heatmap", str(tmp_path / "model"), "virus", "--out", str(image)]) == 2
+    assert image.read_bytes() == b"mine" and "output file exists" in capsys.readouterr().err
+    (tmp_path / "sc").mkdir()
+    (tmp_path / "sc" / "keep").write_text("")
+    assert main(["scicite", str(tmp_path / "nomodel"), "--out", str(tmp_path / "sc")]) == 2  # before any work
+    assert "exists and is not empty (use --overwrite)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["heatmap", "nomodel", "--out", "h.xyz"], "cannot write a .xyz image"),
+        (["neighbors", "nomodel", "virus", "-k", "-3"], "argument -k: must be a positive integer, got -3"),
+        (["neighbors", "nomodel", "virus", "-k", "0"], "argument -k: must be a positive integer, got 0"),
+        (["cooccur", "c.txt", "--out", "o", "--workers", "-1"], "argument --workers: must be a positive integer"),
+        (["train", "c.txt", "--out", "o", "--dim", "0"], "argument --dim: must be a positive integer"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_evaluate_pairs_reads_headers_and_prints_valid_json(tmp_path, capsys):
+    word_model().save(tmp_path / "model")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("\ufeffword1 word2 score\r\nvirus fever 3\r\ncough fever 2\r\nItaly the 0.5\r\n", encoding="utf-8")
+    assert main(["evaluate-pairs", str(tmp_path / "model"), str(pairs)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pairs_total"] == 3 and result["pairs_covered"] == 3
+    none = tmp_path / "none.txt"
+    none.write_text("a b 1\nc d 2\n")
+    assert main(["evaluate-pairs", str(tmp_path / "model"), str(none)]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out) == {"pearson": None, "spearman": None, "pairs_covered": 0, "pairs_total": 2}
+    assert main(["evaluate-pairs", str(tmp_path / "model"), str(tmp_path / "missing.tsv")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"cordswivel evaluate-pairs: error: {tmp_path / 'missing.tsv'}: No such file or directory"

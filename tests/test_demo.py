@@ -9,9 +9,16 @@ import pytest
 
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 from cordswivel.demo import run_demo
+from cordswivel.errors import ConfigError
 from cordswivel.scicite import LABELS, load_classifier
 
 from helpers import SHARED, planted_corpus
+
+
+def test_a_finished_demo_runs_again_only_with_overwrite(tmp_path):
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(ConfigError, match=r"holds a finished demo .*use --overwrite"):
+        run_demo(tmp_path, corpus_paths=[tmp_path / "nothere.txt"])
 
 
 def test_fast_demo_writes_report_and_metrics(tmp_path):

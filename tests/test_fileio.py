@@ -12,13 +12,18 @@ from matplotlib.figure import Figure
 from cordswivel.errors import ConfigError, ModelFormatError
 from cordswivel.fileio import (
     atomic_directory,
+    atomic_output_file,
     atomic_path,
     atomic_save_npz,
     atomic_write_json,
+    check_figure_format,
     check_output_free,
+    output_lock,
     read_json,
     save_figure,
 )
+
+from helpers import hold_lock_elsewhere
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
@@ -74,3 +79,53 @@ def test_figures_are_saved_in_the_format_of_their_suffix(tmp_path, suffix, magic
     fig = Figure()
     fig.subplots().plot([0, 1])
     assert save_figure(fig, tmp_path / f"f{suffix}").read_bytes().startswith(magic)
+
+
+def test_a_second_run_cannot_take_an_output_another_run_holds(tmp_path):
+    out = tmp_path / "out"
+    other = hold_lock_elsewhere(out)
+    try:
+        with pytest.raises(ConfigError, match="another run is using it"), atomic_directory(out):
+            pass
+        with pytest.raises(ConfigError, match="another run is using it"), atomic_output_file(out):
+            pass
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
+    with output_lock(out), output_lock(out), atomic_directory(out) as tmp:  # re-entrant in one process
+        (tmp / "x").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the lock file goes with the run
+
+
+def test_an_output_that_appears_meanwhile_is_not_replaced(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="exists and is not empty"), atomic_directory(out) as tmp:
+        (tmp / "mine").write_text("new")
+        out.mkdir()
+        (out / "theirs").write_text("old")  # another program wrote it while this run worked
+    assert sorted(p.name for p in out.iterdir()) == ["theirs"]
+    target = tmp_path / "vectors.txt"
+    with pytest.raises(ConfigError, match="output file exists"), atomic_output_file(target) as tmp:
+        tmp.write_text("new")
+        target.write_text("old")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["out", "vectors.txt"]
+    with atomic_output_file(target, overwrite=True) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+
+
+def test_output_kinds_are_checked(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="exists and is not a directory"):
+        check_output_free(tmp_path / "file", overwrite=True)
+    with pytest.raises(ConfigError, match="is a directory, expected a file name"):
+        check_output_free(tmp_path, overwrite=True, kind="file")
+    with pytest.raises(ConfigError, match="output file exists"):
+        check_output_free(tmp_path / "file", overwrite=False, kind="file")
+    check_output_free(tmp_path / "file", overwrite=True, kind="file")
+
+
+def test_figure_formats_are_checked_before_drawing():
+    check_figure_format("h.svg")
+    with pytest.raises(ConfigError, match=r"cannot write a \.xyz image; use one of .*\.png"):
+        check_figure_format("h.xyz")

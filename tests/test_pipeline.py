@@ -10,7 +10,7 @@ from cordswivel.config import CooccurConfig, SwivelConfig
 from cordswivel.errors import ConfigError
 from cordswivel.pipeline import LOSS_FILE, loss_table, run_training, train_embeddings, work_dir_for
 
-from helpers import planted_corpus
+from helpers import hold_lock_elsewhere, planted_corpus
 
 COOC = CooccurConfig(min_count=1, window=5, shard_size=8)
 SWIV = SwivelConfig(embedding_dim=8, epochs=3, seed=2, tolerance=0)
@@ -32,6 +32,7 @@ def test_result_matches_the_saved_model(tmp_path):
     assert saved.config["final_loss"] == pytest.approx(result.losses[-1])
     assert saved.config["corpus"]["units"] == 600 and saved.config["cooccurrence"]["shard_size"] == 8
     assert not work_dir_for(tmp_path / "m").exists()
+
     again = train_embeddings(
         tmp_path / "m2",
         cooccur_dir=None,
@@ -52,6 +53,18 @@ def test_misuse_is_refused_before_any_work(tmp_path):
     (tmp_path / "m" / "keep").write_text("")
     with pytest.raises(ConfigError, match="exists and is not empty"):
         run_training(tmp_path / "m", corpus=["x"])
+    assert not work_dir_for(tmp_path / "m").exists()
+
+
+def test_a_second_run_into_the_same_output_is_refused(tmp_path):
+    planted_corpus(tmp_path / "c.txt", units=50)
+    other = hold_lock_elsewhere(tmp_path / "m")  # a live run owns m and m.partial
+    try:
+        with pytest.raises(ConfigError, match="another run is using it"):
+            run_training(tmp_path / "m", corpus=[tmp_path / "c.txt"], workers=1)
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
     assert not work_dir_for(tmp_path / "m").exists()
 
 

@@ -35,6 +35,7 @@ COOC = CooccurConfig()
 SWIV = SwivelConfig()
 CLF = ClassifierConfig()
 SERVE = ServeConfig()
+MODEL_HELP = "a cordswivel model directory, a TF-Hub text-embedding module, or a word2vec/GloVe file"
 
 
 def _add_corpus_options(p: argparse.ArgumentParser) -> None:
@@ -60,7 +61,10 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
         help="comma-separated JSON lines fields read as text (default %(default)s)",
     )
     g.add_argument(
-        "--workers", type=int, default=None, help="local worker processes for the corpus passes (default: all cores)"
+        "--workers",
+        type=_positive,
+        default=None,
+        help="local worker processes for the corpus passes (default: all cores)",
     )
     g.add_argument(
         "--memory-limit",
@@ -81,6 +85,17 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
         default="raise",
         help="on a bad record: stop with an error (raise, default) or skip and count it",
     )
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
 
 
 def _size(text: str) -> int:
@@ -132,8 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     _add_corpus_options(p)
     g = p.add_argument_group("training")
-    g.add_argument("--dim", type=int, default=SWIV.embedding_dim, help=f"vector size (default {SWIV.embedding_dim})")
-    g.add_argument("--epochs", type=int, default=SWIV.epochs, help="the most epochs to train (default %(default)s)")
+    g.add_argument(
+        "--dim", type=_positive, default=SWIV.embedding_dim, help=f"vector size (default {SWIV.embedding_dim})"
+    )
+    g.add_argument(
+        "--epochs", type=_positive, default=SWIV.epochs, help="the most epochs to train (default %(default)s)"
+    )
     text = "stop once an epoch lowers the loss by less than this fraction (default %(default)s; 0: never)"
     g.add_argument("--tolerance", type=float, default=SWIV.tolerance, help=text)
     text = "matmul operands (default %(default)s); bfloat16 is faster on CPUs with AVX512_BF16 or AMX and on GPUs"
@@ -158,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="runs/demo", help="output directory (default %(default)s)")
     p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=_positive, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--overwrite", action="store_true", help="run again over a finished demo in OUT")
     p.set_defaults(run=commands.demo)
 
     p = sub.add_parser(
@@ -169,11 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         "a file gensim's KeyedVectors.load_word2vec_format reads; 'projector' "
         "vectors.tsv, metadata.tsv and projector_config.pbtxt.",
     )
-    p.add_argument("model", help="model directory (or any embeddings cordswivel.load accepts)")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--format", choices=("hub", "word2vec", "projector"), default="hub", help="default %(default)s")
     p.add_argument("--out", required=True, help="output directory (hub, projector) or file (word2vec)")
     p.add_argument("--binary", action="store_true", help="binary word2vec format")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(run=commands.export)
 
     p = sub.add_parser(
@@ -182,11 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw the inner-product matrix of the terms' embeddings divided by its maximum "
         "(or cosine) as a heatmap, as the TF-Hub tutorial, and print neighbours.",
     )
-    p.add_argument("model", help="model directory")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("terms", nargs="*", metavar="TERM", help="terms (default: the tutorial's nine)")
     p.add_argument("--out", required=True, help="image file (.png, .svg or .pdf)")
     p.add_argument("--cosine", action="store_true", help="cosine similarity instead of inner product / max")
-    p.add_argument("-k", type=int, default=HEATMAP_NEIGHBOURS, help="neighbours per term (default %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing image")
+    p.add_argument("-k", type=_positive, default=HEATMAP_NEIGHBOURS, help="neighbours per term (default %(default)s)")
     p.set_defaults(run=commands.heatmap)
 
     p = sub.add_parser(
@@ -196,12 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
         "write metrics.json, curves.png, confusion.png, predictions.csv and the "
         "saved classifier to OUT.",
     )
-    p.add_argument("model", help="model directory")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--epochs", type=int, default=CLF.epochs, help="default %(default)s")
-    p.add_argument("--batch-size", type=int, default=CLF.batch_size, help="default %(default)s")
+    p.add_argument("--epochs", type=_positive, default=CLF.epochs, help="default %(default)s")
+    p.add_argument("--batch-size", type=_positive, default=CLF.batch_size, help="default %(default)s")
     p.add_argument("--trainable", action="store_true", help="fine-tune the embedding matrix")
     p.add_argument("--seed", type=int, default=CLF.seed, help="default %(default)s")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.add_argument("--scicite", help="SciCite directory (default: DATA/scicite)")
     p.add_argument("--data-dir", help="data directory (default: $CORDSWIVEL_DATA, else ../shared/data)")
     p.set_defaults(run=commands.scicite)
@@ -221,15 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="nearest neighbours of words (cosine)",
         description="Print the nearest neighbours of each WORD by cosine similarity.",
     )
-    p.add_argument("model", help="model directory, TF-Hub module directory, or word2vec/GloVe file")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("words", nargs="+", metavar="WORD")
-    p.add_argument("-k", type=int, default=NEIGHBOURS, help="neighbours per word (default %(default)s)")
+    p.add_argument("-k", type=_positive, default=NEIGHBOURS, help="neighbours per word (default %(default)s)")
     p.set_defaults(run=commands.neighbors)
 
     p = sub.add_parser(
         "embed", help="embed texts (JSON output)", description="Print the sentence embedding of each TEXT as JSON."
     )
-    p.add_argument("model", help="model directory")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("texts", nargs="+", metavar="TEXT")
     p.set_defaults(run=commands.embed)
 
@@ -240,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'word word score' file (tab or space separated, as MEN, SimLex-999 and WordSim-353 come), over the "
         "pairs whose words are both in the vocabulary (JSON output, with the coverage).",
     )
-    p.add_argument("model", help="model directory (or any embeddings cordswivel.load accepts)")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("file", help="word pairs file")
     p.add_argument(
         "--case-insensitive",

@@ -17,9 +17,26 @@ from typing import Any
 from tqdm import tqdm
 
 from .config import DEMO_SWIVEL, ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
+from .fileio import check_output_free
 from .sources import SkipCounts
 
 CLF = ClassifierConfig()
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout, as every command that prints JSON prints it: UTF-8 text as is,
+    NaN as null (JSON has no NaN)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and value != value:
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    print(json.dumps(clean(data), ensure_ascii=False, allow_nan=False))
 
 
 def progress_bar(desc: str, total: int) -> tqdm:
@@ -126,8 +143,7 @@ def embed(args: argparse.Namespace) -> int:
     model = load(args.model)
     vectors = model.embed(args.texts)
     rows = [{"text": t, "embedding": [round(float(x), 7) for x in v]} for t, v in zip(args.texts, vectors, strict=True)]
-    json.dump(rows, sys.stdout)
-    print()
+    print_json(rows)
     return 0
 
 
@@ -135,16 +151,7 @@ def evaluate_pairs(args: argparse.Namespace) -> int:
     from .loading import load
 
     result = load(args.model).evaluate_word_pairs(args.file, case_insensitive=args.case_insensitive)
-    print(
-        json.dumps(
-            {
-                "pearson": result.pearson,
-                "spearman": result.spearman,
-                "pairs_covered": result.pairs_covered,
-                "pairs_total": result.pairs_total,
-            }
-        )
-    )
+    print_json(dataclasses.asdict(result))  # NaN (fewer than two pairs covered) prints as null
     return 0
 
 
@@ -160,6 +167,7 @@ def demo(args: argparse.Namespace) -> int:
         count_progress=progress_bar,
         epoch_progress=epoch_bars(DEMO_SWIVEL.epochs),
         on_classifier_epoch=lambda epoch, logs: bar.update(1),
+        overwrite=args.overwrite,
     )
     bar.close()
     test, heat = result.classifier.test, result.coherence
@@ -176,13 +184,14 @@ def export(args: argparse.Namespace) -> int:
     from .formats import export_projector, export_word2vec
     from .loading import load
 
+    check_output_free(args.out, args.overwrite, kind="file" if args.format == "word2vec" else "directory")
     model = load(args.model)
     if args.format == "hub":
         from .hub import export_hub_module  # only this format needs TensorFlow
 
         export_hub_module(model, args.out, overwrite=args.overwrite)
     elif args.format == "word2vec":
-        export_word2vec(model, args.out, binary=args.binary)
+        export_word2vec(model, args.out, binary=args.binary, overwrite=args.overwrite)
     else:
         export_projector(model, args.out, overwrite=args.overwrite)
     print(f"{args.format} export of {len(model):,} x {model.embedding_dim} -> {args.out}")
@@ -191,8 +200,11 @@ def export(args: argparse.Namespace) -> int:
 
 def heatmap(args: argparse.Namespace) -> int:
     from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
+    from .fileio import check_figure_format
     from .loading import load
 
+    check_figure_format(args.out)
+    check_output_free(args.out, args.overwrite, kind="file")
     model = load(args.model)
     terms = args.terms or list(TUTORIAL_TERMS)
     result = similarity_matrix(model, terms, cosine=args.cosine)
@@ -212,12 +224,13 @@ def scicite(args: argparse.Namespace) -> int:
 
     config = ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size, trainable=args.trainable, seed=args.seed)
     config.validate()
+    check_output_free(args.out, args.overwrite)  # before training, not after
     data = load_scicite(args.scicite or find_data_dir(args.data_dir) / "scicite")
     model = load(args.model)
     bar = progress_bar("SciCite epochs", config.epochs)
     result = train_classifier(model, data, config, on_epoch=lambda epoch, logs: bar.update(1))
     bar.close()
-    write_classifier_outputs(result, data, args.out)
+    write_classifier_outputs(result, data, args.out, overwrite=args.overwrite)
     for split, m in (("validation", result.validation), ("test", result.test)):
         print(f"{split}: loss {m.loss:.3f}, accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
     print(f"outputs -> {args.out}")
@@ -232,8 +245,7 @@ def predict(args: argparse.Namespace) -> int:
         {"text": t, "prediction": i.label, "probabilities": {k: round(p, 4) for k, p in i.probabilities.items()}}
         for t, i in zip(args.texts, intents, strict=True)
     ]
-    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
-    print()
+    print_json(out)
     return 0
 
 

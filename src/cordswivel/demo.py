@@ -17,8 +17,9 @@ from typing import Any
 from .analysis import TUTORIAL_TERMS, group_cosines, neighbour_table, plot_heatmap, similarity_matrix
 from .config import DEMO_COOCCUR, DEMO_SWIVEL, ClassifierConfig, CooccurConfig, SwivelConfig
 from .data import cord19_sample_paths, find_data_dir
+from .errors import ConfigError
 from .execution import Progress
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, output_lock
 from .pipeline import run_training
 from .report import DemoResult, plot_training_loss, write_report
 from .scicite import load_scicite, prediction_rows, train_classifier, write_classifier_outputs
@@ -37,18 +38,54 @@ def run_demo(
     count_progress: Progress | None = None,
     epoch_progress: Callable[[int, int], Any] | None = None,
     on_classifier_epoch: Callable[[int, dict], None] | None = None,
+    overwrite: bool = False,
 ) -> DemoResult:
     """Everything the tutorial shows, into ``out_dir`` (report.html, metrics.json, model, plots).
 
-    ``corpus_paths``/``cooccur_config`` replace the bundled sample and its settings (for tests).
+    ``corpus_paths``/``cooccur_config`` replace the bundled sample and its settings (for tests). An
+    interrupted demo continues; a finished one (``metrics.json`` written) runs again only with
+    ``overwrite``.
     """
     out_dir = Path(out_dir)
+    if (out_dir / "metrics.json").exists() and not overwrite:
+        raise ConfigError(
+            f"{out_dir}: holds a finished demo (open {out_dir / 'report.html'}); use --overwrite to run it again"
+        )
+    with output_lock(out_dir):
+        return _run_demo(
+            out_dir,
+            corpus_paths or cord19_sample_paths(data_dir),
+            data_dir,
+            workers,
+            classifier_config,
+            swivel_config,
+            cooccur_config,
+            log,
+            count_progress,
+            epoch_progress,
+            on_classifier_epoch,
+        )
+
+
+def _run_demo(
+    out_dir: Path,
+    corpus_paths: Sequence[str | os.PathLike],
+    data_dir: str | os.PathLike | None,
+    workers: int | None,
+    classifier_config: ClassifierConfig,
+    swivel_config: SwivelConfig,
+    cooccur_config: CooccurConfig,
+    log: Callable[[str], None],
+    count_progress: Progress | None,
+    epoch_progress: Callable[[int, int], Any] | None,
+    on_classifier_epoch: Callable[[int, dict], None] | None,
+) -> DemoResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log("1/4 training Swivel embeddings")
     training = run_training(
         out_dir / "model",
-        corpus=corpus_paths or cord19_sample_paths(data_dir),
+        corpus=corpus_paths,
         cooccur_config=cooccur_config,
         swivel_config=swivel_config,
         workers=workers,
@@ -65,7 +102,7 @@ def run_demo(
     log("3/4 SciCite classifier")
     data = load_scicite(find_data_dir(data_dir) / "scicite")
     classifier = train_classifier(model, data, classifier_config, on_epoch=on_classifier_epoch)
-    write_classifier_outputs(classifier, data, out_dir / "scicite")
+    write_classifier_outputs(classifier, data, out_dir / "scicite", overwrite=True)  # an interrupted demo's
     log("4/4 report")
     plot_training_loss(training.losses, out_dir / "training_loss.png")
     result = DemoResult(

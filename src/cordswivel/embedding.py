@@ -50,25 +50,6 @@ class WordPairsResult:
         return 1.0 - self.pairs_covered / self.pairs_total if self.pairs_total else 0.0
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged (for Spearman's rho)."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_values = values[order]
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end == len(values) or sorted_values[end] != sorted_values[start]:
-            ranks[order[start:end]] = (start + end - 1) / 2.0
-            start = end
-    return ranks
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    denominator = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / denominator if denominator else float("nan")
-
-
 class TextEmbedding:
     """Sentence and word embeddings from a vocabulary and a vector table.
 
@@ -233,30 +214,34 @@ class TextEmbedding:
             return folded.get(word.upper(), -1) if folded is not None else self._vocab.get(word)
 
         unit = self._unit_vectors()
-        model, human, total = [], [], 0
-        with open(path, encoding="utf-8", newline="") as handle:
+        model, human, total, first = [], [], 0, True
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             for number, line in enumerate(handle, start=1):
                 line = line.rstrip("\r\n")
                 if not line.strip() or line.startswith("#"):
                     continue
+                header, first = first, False
                 parts = line.split(delimiter if delimiter is not None else ("\t" if "\t" in line else None))
                 if len(parts) != 3:
                     raise ModelFormatError(f"{path}:{number}: expected 'word word score', got {len(parts)} fields")
                 try:
                     score = float(parts[2])
                 except ValueError:
+                    if header:  # a first line like "word1 word2 score"
+                        continue
                     raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
                 total += 1
                 a, b = word_id(parts[0]), word_id(parts[1])
                 if a >= 0 and b >= 0:
                     model.append(float(unit[a] @ unit[b]))
                     human.append(score)
-        model_a, human_a = np.asarray(model), np.asarray(human)
-        if len(model) < 2:
+        if len(model) < 2 or np.ptp(model) == 0 or np.ptp(human) == 0:  # no correlation to speak of
             return WordPairsResult(float("nan"), float("nan"), len(model), total)
+        from scipy import stats  # imported when used: SciPy takes a while to import
+
         return WordPairsResult(
-            pearson=_pearson(model_a, human_a),
-            spearman=_pearson(_ranks(model_a), _ranks(human_a)),
+            pearson=float(stats.pearsonr(model, human).statistic),
+            spearman=float(stats.spearmanr(model, human).statistic),
             pairs_covered=len(model),
             pairs_total=total,
         )

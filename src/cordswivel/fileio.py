@@ -72,34 +72,105 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
             np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types allow_pickle only
 
 
-def check_output_free(path: str | os.PathLike, overwrite: bool) -> None:
-    """A ``ConfigError`` if ``path`` is a non-empty directory and ``overwrite`` was not given."""
+def check_output_free(path: str | os.PathLike, overwrite: bool, *, kind: str = "directory") -> None:
+    """A ``ConfigError`` unless ``path`` may become an output ``kind`` ("directory" or "file"): it must
+    not exist (an empty directory may), unless ``overwrite``; and never be of the other kind."""
     path = Path(path)
-    if path.exists() and not overwrite and any(path.iterdir()):
-        raise ConfigError(f"{path}: output directory exists and is not empty (use --overwrite)")
+    if kind == "directory" and path.exists() and not path.is_dir():
+        raise ConfigError(f"{path}: exists and is not a directory")
+    if kind == "file" and path.is_dir():
+        raise ConfigError(f"{path}: is a directory, expected a file name")
+    if path.exists() and not overwrite and (kind == "file" or any(path.iterdir())):
+        raise ConfigError(
+            f"{path}: output {kind} exists{' and is not empty' if kind == 'directory' else ''} (use --overwrite)"
+        )
+
+
+_HELD: dict[Path, tuple[int, int]] = {}  # lock path -> (descriptor, depth): this process's locks
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold ``.NAME.lock`` beside ``path`` while this run owns ``path``: a second run (another process)
+    that wants it fails at once with "another run is using PATH". Re-entrant within a process."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent.resolve() / f".{path.name}.lock"
+    if lock in _HELD:
+        fd, depth = _HELD[lock]
+        _HELD[lock] = (fd, depth + 1)
+    else:
+        import fcntl  # POSIX; imported here so that the module loads elsewhere
+
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(f"{path}: another run is using it (its lock is {lock})") from None
+        _HELD[lock] = (fd, 1)
+    try:
+        yield
+    finally:
+        fd, depth = _HELD[lock]
+        if depth > 1:
+            _HELD[lock] = (fd, depth - 1)
+        else:
+            del _HELD[lock]
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            os.close(fd)
 
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a fresh temporary directory; it replaces ``path`` when the block succeeds."""
+    """Yield a fresh temporary directory; it replaces ``path`` when the block succeeds.
+
+    ``path`` is locked meanwhile (``output_lock``), and checked again before the final rename: an
+    output that appeared in between is replaced only with ``overwrite``.
+    """
     path = Path(path)
     check_output_free(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+    with output_lock(path):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the directory private
+            check_output_free(path, overwrite)
+            if path.exists():
+                old = path.with_name(f".{path.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+@contextlib.contextmanager
+def atomic_output_file(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """``atomic_path`` for a file a command was asked to write: refused if it exists (unless
+    ``overwrite``), checked before work starts and again at the rename, locked meanwhile."""
+    path = Path(path)
+    check_output_free(path, overwrite, kind="file")
+    with output_lock(path), atomic_path(path) as tmp:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the directory private
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        check_output_free(path, overwrite, kind="file")
+
+
+def check_figure_format(path: str | os.PathLike) -> None:
+    """A ``ConfigError`` unless matplotlib can write ``path``'s suffix (.png, .svg, .pdf, ...)."""
+    from matplotlib.figure import Figure
+
+    suffix = Path(path).suffix.lstrip(".").lower()
+    formats = Figure().canvas.get_supported_filetypes()
+    if suffix not in formats:
+        raise ConfigError(
+            f"{path}: cannot write a .{suffix} image; use one of {', '.join('.' + f for f in sorted(formats))}"
+        )
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .embedding import TextEmbedding
 from .errors import ModelFormatError
-from .fileio import atomic_directory, atomic_path
+from .fileio import atomic_directory, atomic_output_file
 from .vocab import Vocabulary
 
 PROJECTOR_TENSOR = "cordswivel"
@@ -92,10 +92,13 @@ def _read_binary(body: bytes, count: int, dim: int, path: Path) -> tuple[list[st
     return words, vectors
 
 
-def export_word2vec(embedding: TextEmbedding, path: str | os.PathLike, *, binary: bool = False) -> Path:
-    """word2vec format (gensim ``KeyedVectors.load_word2vec_format``), text or binary."""
+def export_word2vec(
+    embedding: TextEmbedding, path: str | os.PathLike, *, binary: bool = False, overwrite: bool = False
+) -> Path:
+    """word2vec format (gensim ``KeyedVectors.load_word2vec_format``), text or binary; an existing
+    file is replaced only with ``overwrite``."""
     path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+    with atomic_output_file(path, overwrite=overwrite) as tmp, open(tmp, "wb") as handle:
         handle.write(f"{len(embedding)} {embedding.embedding_dim}\n".encode())
         for word, vector in zip(embedding.vocab, embedding.vectors, strict=True):
             if binary:

@@ -24,7 +24,7 @@ from .corpus import open_corpus
 from .embedding import TextEmbedding
 from .errors import ConfigError
 from .execution import Progress
-from .fileio import check_output_free, read_json
+from .fileio import check_output_free, output_lock, read_json
 from .shards import CooccurrenceShards
 from .swivel import CHECKPOINT_STATE, SwivelTrainer
 
@@ -85,7 +85,44 @@ def run_training(
     cooccur_config.validate()
     out_dir, work = Path(out_dir), work_dir_for(out_dir)
     check_output_free(out_dir, overwrite)
-    if work.exists() and not resume:
+    with output_lock(out_dir):  # a second run into OUT (or its OUT.partial) fails at once
+        return _train(
+            out_dir,
+            work,
+            corpus,
+            cooccur_dir,
+            cooccur_config,
+            swivel_config,
+            workers,
+            scheduler,
+            memory_limit,
+            on_error,
+            resume,
+            overwrite,
+            devices,
+            count_progress,
+            epoch_progress,
+        )
+
+
+def _train(
+    out_dir: Path,
+    work: Path,
+    corpus: Iterable[str | os.PathLike] | None,
+    cooccur_dir: str | os.PathLike | None,
+    cooccur_config: CooccurConfig,
+    swivel_config: SwivelConfig,
+    workers: int | None,
+    scheduler: str | None,
+    memory_limit: int | str | None,
+    on_error: str,
+    resume: bool,
+    overwrite: bool,
+    devices: list[str] | None,
+    count_progress: Progress | None,
+    epoch_progress: Callable[[int, int], Any] | None,
+) -> TrainingResult:
+    if work.exists() and not resume and any(work.iterdir()):  # an empty one (a run that failed at once) is reused
         done = read_json(work / CHECKPOINT_STATE)["epoch"] if (work / CHECKPOINT_STATE).exists() else 0
         raise ConfigError(
             f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "

@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from .config import ClassifierConfig
 from .embedding import TextEmbedding
 from .errors import CorpusError, DataDirError, ErrorKind, ModelFormatError
-from .fileio import atomic_directory, atomic_path, atomic_write_json, save_figure
+from .fileio import atomic_directory, atomic_write_json, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -321,19 +321,21 @@ def prediction_rows(model: Any, split: Split, count: int = 20) -> list[Predictio
     ]
 
 
-def write_classifier_outputs(result: ClassifierResult, data: SciCite, out_dir: str | os.PathLike) -> Path:
-    """metrics.json, curves.png, confusion.png, predictions.csv and the saved classifier in ``out_dir``."""
+def write_classifier_outputs(
+    result: ClassifierResult, data: SciCite, out_dir: str | os.PathLike, *, overwrite: bool = False
+) -> Path:
+    """metrics.json, curves.png, confusion.png, predictions.csv and the saved classifier: one directory,
+    written atomically (an existing one is replaced only with ``overwrite``)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out_dir / "metrics.json", result.to_dict())
-    plot_curves(result.history, out_dir / "curves.png")
-    plot_confusion(result.test.confusion_matrix, out_dir / "confusion.png")
-    with atomic_path(out_dir / "predictions.csv") as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        atomic_write_json(tmp / "metrics.json", result.to_dict())
+        plot_curves(result.history, tmp / "curves.png")
+        plot_confusion(result.test.confusion_matrix, tmp / "confusion.png")
+        with open(tmp / "predictions.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, ["text", "label", "prediction"])
             writer.writeheader()
             writer.writerows(asdict(row) for row in prediction_rows(result.model, data.test))
-    save_classifier(result.model, out_dir / "classifier")
+        save_classifier(result.model, tmp / "classifier")
     return out_dir
 
 
