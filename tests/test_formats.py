@@ -113,3 +113,47 @@ def test_projector_export_loads_in_tensorboard(model, tmp_path):
         watchdog.cancel()
         process.kill()
         process.wait()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"2 3\nalpha 0.1 0.2 0.3 0.4\nbeta 1 2 3 4\n", r"w2v\.txt:2: 4 values, expected 3"),
+        (b"3 2\nalpha 0.1 0.2\nbeta 1 2\n", r"w2v\.txt: the header says 3 vectors, the file has 2"),
+        (b"1 2\nalpha 0.1 0.2\nbeta 1 2\n", r"the header says 1 vectors, the file has 2"),
+        (b"2 2\nalpha 0.1 0.2\nalpha 1 2\n", r"w2v\.txt:3: word 'alpha' repeats \(first at line 2\)"),
+        (b"2 2\nalpha 0.1 nan\nbeta 1 2\n", r"w2v\.txt:2: 'alpha' has a NaN or infinite value"),
+        (b"alpha 0.1 0.2\nbeta inf 2\n", r"w2v\.txt:2: 'beta' has a NaN or infinite value"),
+        (b"2 0\nalpha\nbeta\n", r"w2v\.txt:1: the header says dimension 0"),
+    ],
+)
+def test_inconsistent_text_vector_files_are_refused_with_their_line(tmp_path, content, message):
+    (tmp_path / "w2v.txt").write_bytes(content)
+    with pytest.raises(ModelFormatError, match=message):
+        load_text_vectors(tmp_path / "w2v.txt")
+
+
+def binary(words, vectors, count=None):
+    head = f"{count if count is not None else len(words)} {vectors.shape[1]}\n".encode()
+    return head + b"".join(w.encode() + b" " + v.astype("<f4").tobytes() + b"\n" for w, v in zip(words, vectors))
+
+
+def test_binary_files_are_told_from_their_bytes_and_checked(tmp_path):
+    path = tmp_path / "w2v.bin"
+    vectors = np.array([[0.5, -1.25, 3.0], [1.0, 2.0, 4.0]], np.float32)
+    path.write_bytes(binary(["alpha", "beta"], vectors))
+    np.testing.assert_array_equal(load_text_vectors(path).vectors, vectors)
+    path.write_bytes(binary(["alpha", "alpha"], vectors))
+    with pytest.raises(ModelFormatError, match=r"vector 2: word 'alpha' repeats \(first at vector 1\)"):
+        load_text_vectors(path)
+    path.write_bytes(binary(["alpha", "beta"], np.array([[0.5, np.nan, 3.0], [1, 2, 4]], np.float32)))
+    with pytest.raises(ModelFormatError, match="vector 1: 'alpha' has a NaN or infinite value"):
+        load_text_vectors(path)
+    path.write_bytes(binary(["alpha", "beta"], vectors, count=1))
+    with pytest.raises(ModelFormatError, match="more data after the 1 vectors the header announces"):
+        load_text_vectors(path)
+
+
+def test_a_byte_order_mark_before_the_header_is_ignored(tmp_path):
+    (tmp_path / "w2v.txt").write_bytes(b"\xef\xbb\xbf2 2\nalpha 0.1 0.2\nbeta 1 2\n")
+    assert load_text_vectors(tmp_path / "w2v.txt").vocab == ("alpha", "beta")

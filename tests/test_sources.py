@@ -53,3 +53,28 @@ def test_unit_batches_hold_the_units_separated_by_one_byte(tmp_path):
 def test_on_error_must_be_raise_or_skip():
     with pytest.raises(ConfigError, match="on_error must be one of"):
         ErrorPolicy("ignore")
+
+
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("suffix", [".txt", ".txt.gz", ".jsonl", ".jsonl.gz"])
+def test_a_byte_order_mark_is_not_text(tmp_path, suffix, count):
+    lines = ["alpha beta", "gamma", "delta"]
+    body = "\n".join(json.dumps({"title": t}) if "jsonl" in suffix else t for t in lines) + "\n"
+    data = b"\xef\xbb\xbf" + body.encode()
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    source = JsonLinesFile(path) if "jsonl" in suffix else TextFile(path)
+    read = [u for k in range(count) for u in source.records(ErrorPolicy(), Selection(k, count))]
+    assert sorted(u for units in read for u in units) == sorted(lines)
+    ((buffer, _),) = source.unit_batches(ErrorPolicy(), Selection())
+    assert buffer.startswith(b"alpha beta")
+
+
+def test_json_nested_too_deeply_is_a_malformed_record(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"title": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + '\n{"title": "fine"}\n')
+    with pytest.raises(CorpusError, match=r"a\.jsonl:2: malformed JSON \(nested too deeply\)"):
+        records(JsonLinesFile(path))
+    skips = SkipCounts()
+    assert records(JsonLinesFile(path), "skip", skips) == [["ok"], ["fine"]]
+    assert skips == {"malformed JSON": 1}

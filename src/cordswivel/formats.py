@@ -19,6 +19,7 @@ import numpy as np
 from .embedding import TextEmbedding
 from .errors import ModelFormatError
 from .fileio import atomic_directory, atomic_output_file
+from .sources import UTF8_BOM
 from .vocab import Vocabulary
 
 PROJECTOR_TENSOR = "cordswivel"
@@ -26,21 +27,29 @@ PROJECTOR_TENSOR = "cordswivel"
 
 def load_text_vectors(path: str | os.PathLike, *, lowercase: bool = False) -> TextEmbedding:
     """word2vec (text or binary, with a 'count dim' header) or GloVe (text, no header) vectors, with
-    a zero OOV row; ``lowercase`` says the words were lowercased (queries are lowercased to match)."""
+    a zero OOV row; ``lowercase`` says the words were lowercased (queries are lowercased to match).
+
+    Text or binary is told from the bytes after the first word, not from a failed parse. Refused,
+    with the file and line (or vector) named: rows of the wrong length, a count that disagrees with
+    the header, repeated words, NaN or infinite values.
+    """
     path = Path(path)
     with open(path, "rb") as handle:
-        head = handle.readline()
+        head = handle.readline().removeprefix(UTF8_BOM)
         parts = head.split()
         if len(parts) == 2 and all(p.isdigit() for p in parts):
             count, dim = int(parts[0]), int(parts[1])
+            if dim == 0:
+                raise ModelFormatError(f"{path}:1: the header says dimension 0")
             body = handle.read()
-            words, vectors = (
-                _read_binary(body, count, dim, path)
-                if _is_binary(body, dim)
-                else _read_text(body.splitlines(), path, 2)
-            )
+            if _is_text(body):
+                words, vectors = _read_text(body.splitlines(), path, 2, dim)
+                if len(words) != count:
+                    raise ModelFormatError(f"{path}: the header says {count} vectors, the file has {len(words)}")
+            else:
+                words, vectors = _read_binary(body, count, dim, path)
         else:
-            words, vectors = _read_text([head, *handle.read().splitlines()], path, 1)
+            words, vectors = _read_text([head, *handle.read().splitlines()], path, 1, None)
     if not words:
         raise ModelFormatError(f"{path}: no vectors")
     table = np.vstack([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
@@ -52,29 +61,44 @@ def load_text_vectors(path: str | os.PathLike, *, lowercase: bool = False) -> Te
     )
 
 
-def _is_binary(body: bytes, dim: int) -> bool:
-    """Whether word2vec data after the header is binary: its first line is not 'word' + dim numbers."""
-    try:
-        first = body.split(b"\n", 1)[0].decode("utf-8").split()
-        return len(first) != dim + 1
-    except UnicodeDecodeError:
-        return True
+_NUMBER_BYTES = frozenset(b"0123456789+-.eE \t\rnaifNAIF")  # what a text row holds after its word
 
 
-def _read_text(lines: Iterable[bytes], path: Path, first_line: int) -> tuple[list[str], np.ndarray]:
-    words, rows, dim = [], [], None
+def _is_text(body: bytes) -> bool:
+    """Whether word2vec data after the header is text: its first row, after the word, is numbers only.
+
+    (Binary rows hold raw float32 bytes there, which are almost never all digits and spaces.)
+    """
+    first = body.split(b"\n", 1)[0]
+    word_end = first.find(b" ")
+    return word_end > 0 and len(first) > word_end + 1 and set(first[word_end:]) <= _NUMBER_BYTES
+
+
+def _check_row(word: str, values: np.ndarray, seen: dict[str, str], where: str, path: Path) -> None:
+    if word in seen:
+        raise ModelFormatError(f"{path}:{where}: word {word!r} repeats (first at {seen[word]})")
+    if not np.isfinite(values).all():
+        raise ModelFormatError(f"{path}:{where}: {word!r} has a NaN or infinite value")
+
+
+def _read_text(lines: Iterable[bytes], path: Path, first_line: int, dim: int | None) -> tuple[list[str], np.ndarray]:
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: dict[str, str] = {}
     for number, raw in enumerate(lines, start=first_line):
         if not raw.strip():
             continue
         try:
             parts = raw.decode("utf-8").rstrip().split(" ")
-            values = [float(x) for x in parts[1:]]
+            values = np.asarray([float(x) for x in parts[1:]], dtype=np.float32)
         except (UnicodeDecodeError, ValueError) as exc:
             raise ModelFormatError(f"{path}:{number}: not 'word v1 v2 ...' ({exc})") from None
         if dim is None:
             dim = len(values)
         if len(values) != dim or dim == 0:
             raise ModelFormatError(f"{path}:{number}: {len(values)} values, expected {dim}")
+        _check_row(parts[0], values, seen, str(number), path)
+        seen[parts[0]] = f"line {number}"
         words.append(parts[0])
         rows.append(values)
     return words, np.asarray(rows, dtype=np.float32).reshape(len(rows), dim or 0)
@@ -82,13 +106,22 @@ def _read_text(lines: Iterable[bytes], path: Path, first_line: int) -> tuple[lis
 
 def _read_binary(body: bytes, count: int, dim: int, path: Path) -> tuple[list[str], np.ndarray]:
     words, vectors, offset = [], np.empty((count, dim), np.float32), 0
+    seen: dict[str, str] = {}
     for k in range(count):
         end = body.find(b" ", offset)
         if end < 0 or end + 1 + 4 * dim > len(body):
             raise ModelFormatError(f"{path}: truncated binary word2vec file at vector {k + 1} of {count}")
-        words.append(body[offset:end].decode("utf-8", "replace").lstrip("\n"))
+        try:
+            word = body[offset:end].decode("utf-8").lstrip("\n")
+        except UnicodeDecodeError:
+            raise ModelFormatError(f"{path}: vector {k + 1}: the word is not UTF-8") from None
         vectors[k] = np.frombuffer(body, dtype="<f4", count=dim, offset=end + 1)
+        _check_row(word, vectors[k], seen, f"vector {k + 1}", path)
+        seen[word] = f"vector {k + 1}"
+        words.append(word)
         offset = end + 1 + 4 * dim
+    if body[offset:].strip():
+        raise ModelFormatError(f"{path}: more data after the {count} vectors the header announces")
     return words, vectors
 
 

@@ -31,6 +31,8 @@ from .linefiles import LineBatch, byte_range_lines, stream_lines
 LINE_BLOCK = 4096  # lines per selection block of a gzipped text or JSON lines file
 BATCH_BYTES = 1 << 22
 
+UTF8_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, which some editors put at the start of a file
+
 
 class SkipCounts(collections.Counter):
     """Records skipped under ``on_error="skip"``, by kind ("invalid UTF-8", "malformed JSON", ...)."""
@@ -111,6 +113,8 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
         )
         for batch in batches:
             read = batch.read
+            if batch.lines and batch.lines[0][0] == 1 and batch.line_of.start == 0:
+                batch.lines[0] = (1, batch.lines[0][1].removeprefix(UTF8_BOM))  # a byte-order mark is no text
             try:
                 b"\n".join(raw for _, raw in batch.lines).decode("utf-8")
                 valid = batch.lines
@@ -217,6 +221,10 @@ class JsonLinesFile(Source):
         except ValueError as exc:
             raise CorpusError(
                 self.path, f"malformed JSON ({exc})", line=number, kind=ErrorKind.MALFORMED_JSON
+            ) from None
+        except RecursionError:
+            raise CorpusError(
+                self.path, "malformed JSON (nested too deeply)", line=number, kind=ErrorKind.MALFORMED_JSON
             ) from None
         if not isinstance(row, dict):
             raise CorpusError(
