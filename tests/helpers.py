@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import random
 import subprocess
 import sys
@@ -163,3 +164,48 @@ def hold_lock_elsewhere(path):
     )
     assert process.stdout.readline().strip() == "held"
     return process
+
+
+NOBODY = 65534
+
+
+def in_child(fn, *, unprivileged=False, file_size_limit=None):
+    """``fn()`` in a forked child, its result (JSON-able) or exception text sent back: as user nobody
+    (``unprivileged``; root ignores file permissions), or with writes past ``file_size_limit`` bytes
+    failing as on a full disk (EFBIG). Import what ``fn`` needs before: the child may not read it."""
+    import resource
+    import signal
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        try:
+            if file_size_limit is not None:
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+            if unprivileged and os.getuid() == 0:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            message = {"result": fn()}
+        except BaseException as exc:
+            message = {"error": f"{type(exc).__name__}: {exc}"}
+        os.write(write_end, json.dumps(message).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as handle:
+        data = handle.read()
+    os.waitpid(pid, 0)
+    message = json.loads(data or b'{"error": "the child died"}')
+    if "error" in message:
+        raise AssertionError(message["error"])
+    return message["result"]
+
+
+def world_readable_dir():
+    """A fresh directory under /tmp that user nobody can enter (pytest's tmp_path is private)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="cordswivel-"))
+    path.chmod(0o755)
+    return path

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cordswivel import commands
 from cordswivel.cli import build_parser, main
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
+from cordswivel.embedding import TextEmbedding
+from cordswivel.vocab import Vocabulary
 
-from helpers import run_cli, word_model
+from helpers import in_child, run_cli, word_model, world_readable_dir
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 COMMANDS = sorted(next(a for a in build_parser()._actions if a.dest == "command").choices)
@@ -239,3 +245,43 @@ def test_evaluate_pairs_reads_headers_and_prints_valid_json(tmp_path, capsys):
     assert main(["evaluate-pairs", str(tmp_path / "model"), str(tmp_path / "missing.tsv")]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f"cordswivel evaluate-pairs: error: {tmp_path / 'missing.tsv'}: No such file or directory"
+
+
+def main_in_child(argv, **limits):
+    """``main(argv)`` in a forked child (see ``helpers.in_child``): (exit code, stderr)."""
+    import cordswivel.formats
+    import cordswivel.loading  # noqa: F401
+
+    def run():
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(argv)
+        return [code, err.getvalue()]
+
+    return in_child(run, **limits)
+
+
+def test_an_output_directory_without_write_permission_gives_one_line():
+    root = world_readable_dir()
+    try:
+        word_model().save(root / "model")
+        (root / "ro").mkdir(mode=0o555)
+        argv = ["export", str(root / "model"), "--format", "word2vec", "--out", str(root / "ro" / "v.txt")]
+        code, err = main_in_child(argv, unprivileged=True)
+        assert (code, err) == (1, f"cordswivel export: error: {root / 'ro'}: Permission denied\n")
+    finally:
+        shutil.rmtree(root)
+
+
+def test_a_full_disk_gives_one_line_and_leaves_nothing_behind(tmp_path):
+    rng = np.random.default_rng(0)
+    words = tuple(f"word{k}" for k in range(3000))
+    TextEmbedding(Vocabulary(words, np.ones(3000, np.int64)), rng.normal(size=(3001, 32))).save(tmp_path / "model")
+    out = tmp_path / "out"
+    out.mkdir()
+    code, err = main_in_child(
+        ["export", str(tmp_path / "model"), "--format", "word2vec", "--out", str(out / "v.txt")],
+        file_size_limit=100_000,
+    )
+    assert code == 1 and "File too large" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert list(out.iterdir()) == []  # no half-written output, no temporary file

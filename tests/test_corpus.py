@@ -5,12 +5,15 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import shutil
 
 import pytest
 
 from cordswivel.corpus import Partition, open_corpus
 from cordswivel.errors import ConfigError, CorpusError
 from cordswivel.sources import SkipCounts
+
+from helpers import in_child, world_readable_dir
 
 
 def test_text_and_jsonl_units(tmp_path):
@@ -122,3 +125,32 @@ def test_errors_in_a_later_byte_range_name_the_file_line(tmp_path):
     skips = SkipCounts()
     assert sum(len(list(Partition(source, k, 5).units("skip", skips))) for k in range(5)) == 999
     assert dict(skips) == {"malformed JSON": 1}
+
+
+def test_an_unreadable_subdirectory_is_an_error_as_an_unreadable_file_is():
+    root = world_readable_dir()
+    try:
+        (root / "a.txt").write_text("alpha beta\n")
+        (root / "hidden").mkdir()
+        (root / "hidden" / "b.txt").write_text("gamma\n")
+        (root / "hidden").chmod(0o000)
+
+        def opened():
+            try:
+                open_corpus([root])
+            except CorpusError as error:
+                return str(error)
+            return "opened"
+
+        message = in_child(opened, unprivileged=True)
+        assert message == f"{root / 'hidden'}: cannot read: Permission denied"
+    finally:
+        (root / "hidden").chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_a_symbolic_link_back_up_the_tree_is_read_once(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("alpha\n")
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path)
+    assert [s.path.name for s in open_corpus([tmp_path]).sources] == ["a.txt"]

@@ -104,7 +104,7 @@ def test_ctrl_c_stops_with_a_message_saying_how_to_resume(reference):
     assert process.returncode == 130
     assert (
         stderr.strip().splitlines()[-1]
-        == "cordswivel train: interrupted (continue with the same command plus --resume)"
+        == "cordswivel train: interrupted (the last checkpoint is kept: the same command plus --resume continues)"
     )
     assert "Traceback" not in stderr and not out.exists()
 

@@ -345,7 +345,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{name}: error: input nested too deeply to process", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{name}: error: {describe_os_error(exc)}{resume if exc.errno == errno.ENOSPC else ''}", file=sys.stderr)
+        print(
+            f"{name}: error: {describe_os_error(exc)}{resume if exc.errno in (errno.ENOSPC, errno.EFBIG) else ''}",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if previous is not None:

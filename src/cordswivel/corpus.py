@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import DEFAULT_TEXT_FIELDS
 from .cord19 import ARCHIVE_SUFFIXES, Cord19Release, is_metadata
-from .errors import ConfigError
+from .errors import ConfigError, CorpusError, ErrorKind
 from .sources import ErrorPolicy, JsonLinesFile, Selection, SkipCounts, Source, TextFile
 
 TEXT_SUFFIXES = (".txt", ".txt.gz")
@@ -108,6 +108,24 @@ def _source_for_file(path: Path, text_fields: tuple[str, ...]) -> Source:
     )
 
 
+def _files_under(root: Path) -> list[Path]:
+    """Every file below ``root``, sorted; an unreadable subdirectory is an error, as an unreadable file is."""
+
+    def fail(error: OSError) -> None:
+        raise CorpusError(error.filename or root, f"cannot read: {error.strerror or error}", kind=ErrorKind.UNREADABLE)
+
+    files: list[Path] = []
+    seen: set[str] = set()
+    for folder, subfolders, names in os.walk(root, onerror=fail, followlinks=True):
+        if os.path.realpath(folder) in seen:  # a symbolic link back up the tree
+            subfolders.clear()
+            continue
+        seen.add(os.path.realpath(folder))
+        subfolders.sort()
+        files.extend(Path(folder) / name for name in names if (Path(folder) / name).is_file())
+    return sorted(files)
+
+
 def open_corpus(paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str] = DEFAULT_TEXT_FIELDS) -> Corpus:
     """A ``Corpus`` over files, directories of files, and CORD-19 releases (directory or archive)."""
     sources: list[Source] = []
@@ -121,8 +139,9 @@ def open_corpus(paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str
         elif _looks_like_release(path):
             sources.append(Cord19Release(path))
         else:
-            found = [p for p in sorted(path.rglob("*")) if p.is_file() and _suffix(p) in CORPUS_SUFFIXES]
-            if not found and any(path.rglob("*.json")):
+            files = _files_under(path)
+            found = [p for p in files if _suffix(p) in CORPUS_SUFFIXES]
+            if not found and any(p.name.endswith(".json") for p in files):
                 sources.append(Cord19Release(path))  # a folder of parses, e.g. one release subset
                 continue
             if not found:

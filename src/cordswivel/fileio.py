@@ -102,7 +102,10 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
     else:
         import fcntl  # POSIX; imported here so that the module loads elsewhere
 
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:  # name the directory that cannot be written, not our lock file
+            raise OSError(exc.errno, exc.strerror, str(path.parent)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
