@@ -181,3 +181,18 @@ def test_distributed_cluster_gives_the_same_counts(tmp_path):
     np.testing.assert_array_equal(local.dense(), remote.dense())
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         count_cooccurrences(corpus, tmp_path / "none", config, scheduler="tcp://127.0.0.1:1")
+
+
+def test_too_many_blocks_are_refused_before_pairs_are_counted(tmp_path):
+    words = [f"w{k}" for k in range(600)]
+    (tmp_path / "c.txt").write_text(" ".join(words) + "\n")
+    config = CooccurConfig(min_count=1, shard_size=2)  # 300 shards: 90,000 blocks
+    with pytest.raises(
+        ConfigError, match=r"300 shards, 90,000 block files \(at most 65,536\); use a shard size of at least 3"
+    ):
+        count_cooccurrences(open_corpus([tmp_path / "c.txt"]), tmp_path / "out", config, workers=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
+    stats = count_cooccurrences(
+        open_corpus([tmp_path / "c.txt"]), tmp_path / "out", CooccurConfig(min_count=1, shard_size=3), workers=1
+    )
+    assert stats.vocab_size == 600

@@ -218,3 +218,15 @@ def test_metadata_csv_with_invalid_utf8_names_its_line(tmp_path):
     skips = SkipCounts()
     assert [u for u in open_corpus([release]).units("skip", skips) if u] == ["Good title", "A"]
     assert skips == {"invalid UTF-8": 1}
+
+
+def test_a_truncated_archive_is_one_counted_skip(tmp_path):
+    build_release(tmp_path / "release", "2020-04")
+    whole = make_tar(tmp_path / "release", tmp_path / "whole.tar.gz").read_bytes()
+    (tmp_path / "cut.tar.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    corpus = open_corpus([tmp_path / "cut.tar.gz"])
+    skips = SkipCounts()
+    list(corpus.units(on_error="skip", skips=skips))
+    assert skips == {"corrupt archive": 1}
+    with pytest.raises(CorpusError, match=r"cut\.tar\.gz: truncated or corrupt archive"):
+        list(corpus.units())

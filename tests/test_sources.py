@@ -78,3 +78,19 @@ def test_json_nested_too_deeply_is_a_malformed_record(tmp_path):
     skips = SkipCounts()
     assert records(JsonLinesFile(path), "skip", skips) == [["ok"], ["fine"]]
     assert skips == {"malformed JSON": 1}
+
+
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_a_truncated_gzip_file_is_one_counted_skip_whatever_the_partitioning(tmp_path, count):
+    whole = gzip.compress("".join(f"line {k} of words\n" for k in range(50_000)).encode())
+    path = tmp_path / "cut.txt.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    skips = SkipCounts()
+    for k in range(count):
+        list(TextFile(path).records(ErrorPolicy("skip", skips), Selection(k, count)))
+    assert skips == {"corrupt archive": 1}
+    (tmp_path / "empty.txt.gz").write_bytes(gzip.compress(b""))
+    skips = SkipCounts()
+    for k in range(count):
+        list(TextFile(tmp_path / "empty.txt.gz").records(ErrorPolicy("skip", skips), Selection(k, count)))
+    assert skips == {"empty file": 1}

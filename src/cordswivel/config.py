@@ -15,6 +15,9 @@ DEFAULT_TEXT_FIELDS = ("title", "abstract", "text", "string")  # JSON lines fiel
 ON_ERROR_CHOICES = ("raise", "skip")  # what a bad record does
 OPTIMIZERS = ("adagrad", "rmsprop", "sgd")
 PRECISIONS = ("float32", "bfloat16")  # operand types of Swivel's matmuls
+# Counting refuses more shard-pair blocks than this (one file each; they grow as (V / shard_size)^2):
+# 256 x 256 shards, where the published module has 33 x 33.
+MAX_BLOCKS = 256 * 256
 
 _Config = TypeVar("_Config", bound="_Settings")
 

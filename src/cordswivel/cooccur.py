@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import os
 import shutil
 import time
@@ -23,8 +24,9 @@ import dask
 import numpy as np
 
 from .chunks import ChunkInterner
-from .config import CooccurConfig
+from .config import MAX_BLOCKS, CooccurConfig
 from .corpus import Corpus, Partition
+from .errors import ConfigError
 from .execution import Budget, Progress, default_memory_limit, parse_size, runner
 from .fileio import atomic_directory, check_output_free
 from .pairkeys import (
@@ -276,6 +278,12 @@ def count_cooccurrences(
         vocab.save(tmp)
         PairKeys.layout(len(vocab), config.window)  # fails here, not in every worker
         num_shards = len(vocab) // config.shard_size
+        if num_shards * num_shards > MAX_BLOCKS:
+            raise ConfigError(
+                f"--shard-size {config.shard_size} cuts the vocabulary of {len(vocab):,} words into {num_shards:,} "
+                f"shards, {num_shards * num_shards:,} block files (at most {MAX_BLOCKS:,}); use a shard size of at "
+                f"least {-(-len(vocab) // math.isqrt(MAX_BLOCKS)):,}"
+            )
         count = dask.delayed(_count_partition, pure=False)
         per_partition = run.compute(
             [

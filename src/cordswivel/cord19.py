@@ -259,7 +259,8 @@ class Cord19Release(Source):
             with tarfile.open(self.path, mode="r|*") as tar:
                 yield from walk(tar, "")
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            policy(CorpusError(self.path, f"truncated or corrupt archive ({exc})", kind=ErrorKind.CORRUPT_ARCHIVE))
+            if not parses:  # the first of the two passes reports a broken archive; the second stops where it did
+                policy(CorpusError(self.path, f"truncated or corrupt archive ({exc})", kind=ErrorKind.CORRUPT_ARCHIVE))
         except OSError as exc:
             raise CorpusError(self.path, f"cannot read: {exc.strerror or exc}", kind=ErrorKind.UNREADABLE) from None
 

@@ -133,11 +133,17 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
             if valid:
                 yield LineBatch(batch.line_of, valid, read)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        where = f" after line {read}" if read else ""
-        policy(CorpusError(path, f"truncated or corrupt gzip data{where} ({exc})", kind=ErrorKind.CORRUPT_ARCHIVE))
+        # every partition of a gzipped file reads the whole stream: the first one speaks for the file
+        if selection.index == 0:
+            where = f" after line {read}" if read else ""
+            corrupt = CorpusError(
+                path, f"truncated or corrupt gzip data{where} ({exc})", kind=ErrorKind.CORRUPT_ARCHIVE
+            )
+            policy(corrupt)
+        return
     except OSError as exc:
         raise CorpusError(path, f"cannot read: {exc.strerror or exc}", kind=ErrorKind.UNREADABLE) from None
-    if read == 0 and not by_bytes:
+    if read == 0 and not by_bytes and selection.index == 0:
         policy(CorpusError(path, "file is empty", kind=ErrorKind.EMPTY_FILE))
 
 
