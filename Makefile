@@ -10,8 +10,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,projector]'
 	touch $(STAMP)
 
+# make demo DATA=DIR reads the data from DIR (default: ../shared/data); OVERWRITE=1 runs a finished demo again
 demo: $(STAMP)
-	$(VENV)/bin/cordswivel demo --out runs/demo
+	$(VENV)/bin/cordswivel demo --out runs/demo $(if $(DATA),--data-dir "$(DATA)") $(if $(OVERWRITE),--overwrite)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -35,7 +35,8 @@ def find_data_dir(explicit: str | os.PathLike | None = None) -> Path:
             if origin != "default":
                 raise DataDirError(f"data directory {path} (from {origin}) does not exist")
     raise DataDirError(
-        f"no data directory: pass --data-dir DIR or set ${ENV_VAR}; DIR must hold cord19/ (CORD-19 "
+        f"no data directory ({REPO_ROOT.parent / 'shared' / 'data'} does not exist): pass --data-dir DIR "
+        f"(make demo DATA=DIR) or set ${ENV_VAR}; DIR must hold cord19/ (CORD-19 "
         f"text: .txt/.jsonl files or a release) and scicite/ (train.jsonl, dev.jsonl, test.jsonl); "
         f"see README.md, 'Data'"
     )
