@@ -26,7 +26,11 @@ def test_missing_directories_say_what_to_do(tmp_path, monkeypatch):
         data.find_data_dir(tmp_path / "nope")
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "repo")
-    with pytest.raises(DataDirError, match="pass --data-dir DIR or set \\$CORDSWIVEL_DATA"):
+    expected = (
+        rf"no data directory \({tmp_path / 'shared' / 'data'} does not exist\): "
+        r"pass --data-dir DIR \(make demo DATA=DIR\) or set \$CORDSWIVEL_DATA"
+    )
+    with pytest.raises(DataDirError, match=expected):
         data.find_data_dir()
     (tmp_path / "shared" / "data" / "cord19").mkdir(parents=True)
     with pytest.raises(DataDirError, match="CORD-19 sample files missing"):
