@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,7 +13,7 @@ from cordswivel.cooccur import count_cooccurrences
 from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
 from cordswivel.shards import CooccurrenceShards
-from cordswivel.swivel import SwivelTrainer, block_loss_and_gradients
+from cordswivel.swivel import SwivelTrainer, block_loss_and_gradients, check_memory, training_bytes
 
 from helpers import planted_corpus
 
@@ -280,3 +282,13 @@ def test_a_checkpoint_from_before_newer_settings_resumes(planted_shards, tmp_pat
         SwivelTrainer(SwivelConfig(embedding_dim=8, epochs=4, seed=3, precision="bfloat16")).fit(
             shards, tmp_path, resume=True
         )
+
+
+def test_training_that_cannot_fit_in_memory_is_refused_before_allocating(planted_shards, tmp_path):
+    _, shards = planted_shards
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    dim = ram // (len(shards.vocab) * 4 * 4) + 1  # the four tables alone exceed the RAM
+    with pytest.raises(ConfigError, match=rf"training {len(shards.vocab)} words x {dim} dimensions needs about"):
+        SwivelTrainer(SwivelConfig(embedding_dim=dim, epochs=1)).fit(shards, tmp_path / "work")
+    check_memory(len(shards.vocab), 128, shards.shard_size)  # a real size passes
+    assert training_bytes(1000, 10, 8) == 2 * 4 * 1000 * 10 * 4 + 6 * 64 * 4

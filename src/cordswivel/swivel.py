@@ -182,6 +182,27 @@ class _Optimizer:
         return ms, lr * grad / (tf.sqrt(ms) + 1e-7)
 
 
+def training_bytes(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> int:
+    """Memory training needs, roughly: float32 row and column vectors (and their optimiser slots),
+    with their initial copies and checkpoint, plus a few s x s blocks in flight."""
+    tables = (4 if has_slots else 2) * vocab_size * dim * 4
+    return 2 * tables + 6 * shard_size * shard_size * 4
+
+
+def check_memory(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> None:
+    """A ``ConfigError`` before anything is allocated when training could not fit in this machine's RAM."""
+    need = training_bytes(vocab_size, dim, shard_size, has_slots=has_slots)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: let the allocation decide
+        return
+    if need > total:
+        raise ConfigError(
+            f"training {vocab_size:,} words x {dim} dimensions needs about {need / 2**30:,.1f} GiB, more than this "
+            f"machine's {total / 2**30:,.1f} GiB of memory; use a smaller --dim, --max-vocab or --shard-size"
+        )
+
+
 def block_schedule(num_shards: int, seed: int, epoch: int) -> list[np.ndarray]:
     """One epoch's blocks (flat index r * N + c) as N diagonals of N blocks, in a seeded random order.
 
@@ -323,6 +344,7 @@ class SwivelTrainer:
         work_dir = Path(work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
         size, dim, n = len(shards.vocab), cfg.embedding_dim, shards.num_shards
+        check_memory(size, dim, shards.shard_size, has_slots=cfg.optimizer != "sgd")
         state = self._initial_state(size, dim)
         losses: list[float] = []
         seconds: list[float] = []
