@@ -285,3 +285,21 @@ def test_a_full_disk_gives_one_line_and_leaves_nothing_behind(tmp_path):
     )
     assert code == 1 and "File too large" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert list(out.iterdir()) == []  # no half-written output, no temporary file
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_takes_the_data_directory_and_overwrite():
+    root = Path(__file__).resolve().parents[1]
+    dry = subprocess.run(
+        ["make", "-n", "-C", str(root), "-o", ".venv/.installed", "demo", "DATA=/data/here", "OVERWRITE=1"],
+        capture_output=True,
+        text=True,
+    )
+    assert 'cordswivel demo --out runs/demo --data-dir "/data/here" --overwrite' in dry.stdout
+
+
+@pytest.mark.parametrize("command", ["neighbors", "embed", "heatmap", "export", "scicite", "evaluate-pairs"])
+def test_every_model_argument_says_what_it_accepts(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "TF-Hub text-embedding module, or a word2vec/GloVe file" in " ".join(capsys.readouterr().out.split())
