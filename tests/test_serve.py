@@ -121,12 +121,11 @@ def test_classify_without_a_classifier_says_how_to_get_one():
 
 
 # ---------------------------------------------------------------------- a real server
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``cordswivel serve`` on a free port with two models and a saved (untrained) classifier."""
+def start_server(root):
+    """``cordswivel serve`` on a free port with two models and a saved (untrained) classifier:
+    (its URL, the process)."""
     from cordswivel.scicite import build_classifier, save_classifier
 
-    root = tmp_path_factory.mktemp("serve")
     word_model(seed=0).save(root / "first")
     word_model(seed=1).save(root / "second")
     save_classifier(build_classifier(word_model(seed=0)), root / "classifier")
@@ -134,15 +133,21 @@ def server(tmp_path_factory):
     process = subprocess.Popen(
         [*map(str, command), "--classifier", str(root / "classifier"), "--port", "0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE,  # little: warnings only, TensorFlow's native lines filtered
         text=True,
     )
     line = process.stdout.readline()
     match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
     if not match:
         process.kill()
-        pytest.fail(f"no URL in {line!r}: {process.stderr.read()}")
-    yield match.group(1), process
+        pytest.fail(f"no URL in {line!r}")
+    return match.group(1), process
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, process = start_server(tmp_path_factory.mktemp("serve"))
+    yield url, process
     if process.poll() is None:
         process.kill()
 
@@ -210,19 +215,7 @@ def chromium():
 @pytest.fixture(scope="module")
 def browser_server(tmp_path_factory):
     """A server of its own (the Ctrl-C test stops the other)."""
-    from cordswivel.scicite import build_classifier, save_classifier
-
-    root = tmp_path_factory.mktemp("page")
-    word_model(seed=0).save(root / "first")
-    word_model(seed=1).save(root / "second")
-    save_classifier(build_classifier(word_model(seed=0)), root / "classifier")
-    command = [sys.executable, "-m", "cordswivel.cli", "serve", root / "first", root / "second"]
-    process = subprocess.Popen(
-        [*map(str, command), "--classifier", str(root / "classifier"), "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = re.search(r"(http://\S+/)", process.stdout.readline()).group(1)
+    url, process = start_server(tmp_path_factory.mktemp("page"))
     yield url
     process.kill()
 

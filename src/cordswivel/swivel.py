@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from .config import SwivelConfig
+from .devices import check_memory, distribution_strategy
 from .errors import ConfigError, TrainingError
 from .fileio import atomic_save_npz, atomic_write_json
 from .shards import CooccurrenceShards
@@ -182,27 +183,6 @@ class _Optimizer:
         return ms, lr * grad / (tf.sqrt(ms) + 1e-7)
 
 
-def training_bytes(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> int:
-    """Memory training needs, roughly: float32 row and column vectors (and their optimiser slots),
-    with their initial copies and checkpoint, plus a few s x s blocks in flight."""
-    tables = (4 if has_slots else 2) * vocab_size * dim * 4
-    return 2 * tables + 6 * shard_size * shard_size * 4
-
-
-def check_memory(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> None:
-    """A ``ConfigError`` before anything is allocated when training could not fit in this machine's RAM."""
-    need = training_bytes(vocab_size, dim, shard_size, has_slots=has_slots)
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system: let the allocation decide
-        return
-    if need > total:
-        raise ConfigError(
-            f"training {vocab_size:,} words x {dim} dimensions needs about {need / 2**30:,.1f} GiB, more than this "
-            f"machine's {total / 2**30:,.1f} GiB of memory; use a smaller --dim, --max-vocab or --shard-size"
-        )
-
-
 def block_schedule(num_shards: int, seed: int, epoch: int) -> list[np.ndarray]:
     """One epoch's blocks (flat index r * N + c) as N diagonals of N blocks, in a seeded random order.
 
@@ -268,33 +248,6 @@ def _block_groups(
             if k + prefetch < len(groups):
                 pending.append(pool.submit(load, groups[k + prefetch]))
             yield pending.pop(0).result()
-
-
-def _device_key(name: str) -> tuple[str, int] | None:
-    import tensorflow as tf
-
-    try:
-        spec = tf.DeviceSpec.from_string(name)
-    except ValueError:
-        return None
-    return (spec.device_type or "").upper(), spec.device_index or 0
-
-
-def distribution_strategy(devices: list[str] | None = None) -> Any:
-    """MirroredStrategy over ``devices`` (default: the visible GPUs) when there are several; else one device."""
-    import tensorflow as tf
-
-    if devices is None:
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    available = {_device_key(d.name): d.name for d in tf.config.list_logical_devices()}
-    unknown = [d for d in devices if _device_key(d) not in available]
-    if unknown:
-        raise ConfigError(f"unknown device {unknown[0]!r}; this machine has {', '.join(available.values())}")
-    if len(devices) > 1:
-        return tf.distribute.MirroredStrategy(devices)
-    if len(devices) == 1:
-        return tf.distribute.OneDeviceStrategy(devices[0])
-    return tf.distribute.get_strategy()
 
 
 def stop_reason(losses: list[float], config: SwivelConfig) -> str | None:

@@ -1,0 +1,60 @@
+"""Where training runs: the ``tf.distribute`` strategy over the chosen devices, and whether the
+training tables fit in this machine's memory at all (checked before anything is allocated).
+
+TensorFlow is imported inside the functions, as in ``swivel``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .errors import ConfigError
+
+
+def _device_key(name: str) -> tuple[str, int] | None:
+    import tensorflow as tf
+
+    try:
+        spec = tf.DeviceSpec.from_string(name)
+    except ValueError:
+        return None
+    return (spec.device_type or "").upper(), spec.device_index or 0
+
+
+def distribution_strategy(devices: list[str] | None = None) -> Any:
+    """MirroredStrategy over ``devices`` (default: the visible GPUs) when there are several; else one device."""
+    import tensorflow as tf
+
+    if devices is None:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
+    available = {_device_key(d.name): d.name for d in tf.config.list_logical_devices()}
+    unknown = [d for d in devices if _device_key(d) not in available]
+    if unknown:
+        raise ConfigError(f"unknown device {unknown[0]!r}; this machine has {', '.join(available.values())}")
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy(devices)
+    if len(devices) == 1:
+        return tf.distribute.OneDeviceStrategy(devices[0])
+    return tf.distribute.get_strategy()
+
+
+def training_bytes(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> int:
+    """Memory training needs, roughly: float32 row and column vectors (and their optimiser slots),
+    with their initial copies and checkpoint, plus a few s x s blocks in flight."""
+    tables = (4 if has_slots else 2) * vocab_size * dim * 4
+    return 2 * tables + 6 * shard_size * shard_size * 4
+
+
+def check_memory(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> None:
+    """A ``ConfigError`` before anything is allocated when training could not fit in this machine's RAM."""
+    need = training_bytes(vocab_size, dim, shard_size, has_slots=has_slots)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: let the allocation decide
+        return
+    if need > total:
+        raise ConfigError(
+            f"training {vocab_size:,} words x {dim} dimensions needs about {need / 2**30:,.1f} GiB, more than this "
+            f"machine's {total / 2**30:,.1f} GiB of memory; use a smaller --dim, --max-vocab or --shard-size"
+        )
