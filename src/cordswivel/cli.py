@@ -1,7 +1,8 @@
 """The ``cordswivel`` command line: options, their help and defaults, and errors as exit codes; what
 each command then does is in ``commands``, a thin layer over the Python API.
 
-Exit codes: 0 success, 1 data or model error (one line on stderr), 2 usage error, 130 interrupted.
+Exit codes: 0 success, 1 data, model or system error (one line on stderr), 2 usage error, 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations

@@ -203,9 +203,10 @@ class TextEmbedding:
 
         Fields are split on ``delimiter``, by default on tabs where a line has one, else on
         whitespace (the published sets use either, with LF or CRLF line ends). Lines starting with
-        ``#`` are comments; pairs with an unknown word are left out and counted. With
-        ``case_insensitive`` words are compared in upper case, as gensim's ``evaluate_word_pairs``
-        does: a word stands for its most frequent case variant in the vocabulary.
+        ``#`` are comments, and a first line whose score is not a number is a header; pairs with an
+        unknown word are left out and counted. With ``case_insensitive`` words are compared in upper
+        case, as gensim's ``evaluate_word_pairs`` does: a word stands for its most frequent case
+        variant in the vocabulary. The correlations are NaN with fewer than two distinct pairs.
         """
         path = Path(path)
         folded = self._case_insensitive_index() if case_insensitive else None
