@@ -51,74 +51,47 @@ def run_demo(
         raise ConfigError(
             f"{out_dir}: holds a finished demo (open {out_dir / 'report.html'}); use --overwrite to run it again"
         )
+    corpus_paths = corpus_paths or cord19_sample_paths(data_dir)
     with output_lock(out_dir):
-        return _run_demo(
-            out_dir,
-            corpus_paths or cord19_sample_paths(data_dir),
-            data_dir,
-            workers,
-            classifier_config,
-            swivel_config,
-            cooccur_config,
-            log,
-            count_progress,
-            epoch_progress,
-            on_classifier_epoch,
+        out_dir.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        log("1/4 training Swivel embeddings")
+        training = run_training(
+            out_dir / "model",
+            corpus=corpus_paths,
+            cooccur_config=cooccur_config,
+            swivel_config=swivel_config,
+            workers=workers,
+            resume=True,
+            overwrite=True,
+            count_progress=count_progress,
+            epoch_progress=epoch_progress,
         )
-
-
-def _run_demo(
-    out_dir: Path,
-    corpus_paths: Sequence[str | os.PathLike],
-    data_dir: str | os.PathLike | None,
-    workers: int | None,
-    classifier_config: ClassifierConfig,
-    swivel_config: SwivelConfig,
-    cooccur_config: CooccurConfig,
-    log: Callable[[str], None],
-    count_progress: Progress | None,
-    epoch_progress: Callable[[int, int], Any] | None,
-    on_classifier_epoch: Callable[[int, dict], None] | None,
-) -> DemoResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    log("1/4 training Swivel embeddings")
-    training = run_training(
-        out_dir / "model",
-        corpus=corpus_paths,
-        cooccur_config=cooccur_config,
-        swivel_config=swivel_config,
-        workers=workers,
-        resume=True,
-        overwrite=True,
-        count_progress=count_progress,
-        epoch_progress=epoch_progress,
-    )
-    training_seconds = time.perf_counter() - started
-    model = training.embedding
-    log("2/4 similarity heatmap and neighbours")
-    heatmap = similarity_matrix(model, TUTORIAL_TERMS)
-    plot_heatmap(heatmap, out_dir / "heatmap.png")
-    log("3/4 SciCite classifier")
-    data = load_scicite(find_data_dir(data_dir) / "scicite")
-    classifier = train_classifier(model, data, classifier_config, on_epoch=on_classifier_epoch)
-    write_classifier_outputs(classifier, data, out_dir / "scicite", overwrite=True)  # an interrupted demo's
-    log("4/4 report")
-    plot_training_loss(training.losses, out_dir / "training_loss.png")
-    result = DemoResult(
-        out_dir=out_dir,
-        cooccur_config=cooccur_config,
-        swivel_config=swivel_config,
-        training=training,
-        heatmap=heatmap,
-        coherence=group_cosines(model),
-        neighbours=neighbour_table(model, TUTORIAL_TERMS),
-        classifier=classifier,
-        predictions=prediction_rows(classifier.model, data.test),
-        training_seconds=training_seconds,
-        seconds=0.0,
-    )
-    write_report(out_dir / "report.html", result)
-    result = dataclasses.replace(result, seconds=time.perf_counter() - started)
-    atomic_write_json(out_dir / "metrics.json", result.metrics())
-    return result
+        training_seconds = time.perf_counter() - started
+        model = training.embedding
+        log("2/4 similarity heatmap and neighbours")
+        heatmap = similarity_matrix(model, TUTORIAL_TERMS)
+        plot_heatmap(heatmap, out_dir / "heatmap.png")
+        log("3/4 SciCite classifier")
+        data = load_scicite(find_data_dir(data_dir) / "scicite")
+        classifier = train_classifier(model, data, classifier_config, on_epoch=on_classifier_epoch)
+        write_classifier_outputs(classifier, data, out_dir / "scicite", overwrite=True)  # an interrupted demo's
+        log("4/4 report")
+        plot_training_loss(training.losses, out_dir / "training_loss.png")
+        result = DemoResult(
+            out_dir=out_dir,
+            cooccur_config=cooccur_config,
+            swivel_config=swivel_config,
+            training=training,
+            heatmap=heatmap,
+            coherence=group_cosines(model),
+            neighbours=neighbour_table(model, TUTORIAL_TERMS),
+            classifier=classifier,
+            predictions=prediction_rows(classifier.model, data.test),
+            training_seconds=training_seconds,
+            seconds=0.0,
+        )
+        write_report(out_dir / "report.html", result)
+        result = dataclasses.replace(result, seconds=time.perf_counter() - started)
+        atomic_write_json(out_dir / "metrics.json", result.metrics())
+        return result

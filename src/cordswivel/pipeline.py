@@ -86,99 +86,65 @@ def run_training(
     out_dir, work = Path(out_dir), work_dir_for(out_dir)
     check_output_free(out_dir, overwrite)
     with output_lock(out_dir):  # a second run into OUT (or its OUT.partial) fails at once
-        return _train(
+        if work.exists() and not resume and any(work.iterdir()):  # an empty one (a run that failed at once) is reused
+            done = read_json(work / CHECKPOINT_STATE)["epoch"] if (work / CHECKPOINT_STATE).exists() else 0
+            raise ConfigError(
+                f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "
+                f"done): add --resume to continue it, or delete it to start afresh"
+            )
+        work.mkdir(parents=True, exist_ok=True)
+
+        if cooccur_dir is None:
+            cooccur_dir = work / "cooccurrence"
+            if not (cooccur_dir / "config.json").exists():
+                stats = count_cooccurrences(
+                    open_corpus(corpus or (), text_fields=cooccur_config.text_fields),
+                    cooccur_dir,
+                    cooccur_config,
+                    workers=workers,
+                    scheduler=scheduler,
+                    memory_limit=memory_limit,
+                    on_error=on_error,
+                    overwrite=True,
+                    progress=count_progress,
+                )
+                log.info(
+                    "counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
+                    stats.tokens,
+                    stats.vocab_size,
+                    stats.nnz,
+                    stats.seconds,
+                )
+        shards = CooccurrenceShards(cooccur_dir)
+        if corpus is not None and shards.config != cooccur_config:
+            raise ConfigError(
+                f"{work}: the interrupted run counted with other settings ({shards.config}); "
+                f"resume with the same settings, or delete it to start afresh"
+            )
+        trainer = SwivelTrainer(swivel_config, devices=devices).fit(
+            shards, work, resume=resume, progress=epoch_progress
+        )
+
+        table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
+        config = {
+            "training": asdict(swivel_config),
+            "cooccurrence": shards.config.to_dict(),
+            "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
+            "training_seconds": float(sum(trainer.epoch_seconds_)),
+            "final_loss": float(trainer.losses_[-1]),
+            "epochs_trained": len(trainer.losses_),
+            "stop_reason": trainer.stop_reason_,
+        }
+        embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
+        embedding.save(
             out_dir,
-            work,
-            corpus,
-            cooccur_dir,
-            cooccur_config,
-            swivel_config,
-            workers,
-            scheduler,
-            memory_limit,
-            on_error,
-            resume,
-            overwrite,
-            devices,
-            count_progress,
-            epoch_progress,
+            overwrite=overwrite,
+            extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_, trainer.stop_reason_)},
         )
-
-
-def _train(
-    out_dir: Path,
-    work: Path,
-    corpus: Iterable[str | os.PathLike] | None,
-    cooccur_dir: str | os.PathLike | None,
-    cooccur_config: CooccurConfig,
-    swivel_config: SwivelConfig,
-    workers: int | None,
-    scheduler: str | None,
-    memory_limit: int | str | None,
-    on_error: str,
-    resume: bool,
-    overwrite: bool,
-    devices: list[str] | None,
-    count_progress: Progress | None,
-    epoch_progress: Callable[[int, int], Any] | None,
-) -> TrainingResult:
-    if work.exists() and not resume and any(work.iterdir()):  # an empty one (a run that failed at once) is reused
-        done = read_json(work / CHECKPOINT_STATE)["epoch"] if (work / CHECKPOINT_STATE).exists() else 0
-        raise ConfigError(
-            f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "
-            f"done): add --resume to continue it, or delete it to start afresh"
+        shutil.rmtree(work, ignore_errors=True)
+        return TrainingResult(
+            TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_), trainer.stop_reason_
         )
-    work.mkdir(parents=True, exist_ok=True)
-
-    if cooccur_dir is None:
-        cooccur_dir = work / "cooccurrence"
-        if not (cooccur_dir / "config.json").exists():
-            stats = count_cooccurrences(
-                open_corpus(corpus or (), text_fields=cooccur_config.text_fields),
-                cooccur_dir,
-                cooccur_config,
-                workers=workers,
-                scheduler=scheduler,
-                memory_limit=memory_limit,
-                on_error=on_error,
-                overwrite=True,
-                progress=count_progress,
-            )
-            log.info(
-                "counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
-                stats.tokens,
-                stats.vocab_size,
-                stats.nnz,
-                stats.seconds,
-            )
-    shards = CooccurrenceShards(cooccur_dir)
-    if corpus is not None and shards.config != cooccur_config:
-        raise ConfigError(
-            f"{work}: the interrupted run counted with other settings ({shards.config}); "
-            f"resume with the same settings, or delete it to start afresh"
-        )
-    trainer = SwivelTrainer(swivel_config, devices=devices).fit(shards, work, resume=resume, progress=epoch_progress)
-
-    table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
-    config = {
-        "training": asdict(swivel_config),
-        "cooccurrence": shards.config.to_dict(),
-        "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
-        "training_seconds": float(sum(trainer.epoch_seconds_)),
-        "final_loss": float(trainer.losses_[-1]),
-        "epochs_trained": len(trainer.losses_),
-        "stop_reason": trainer.stop_reason_,
-    }
-    embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
-    embedding.save(
-        out_dir,
-        overwrite=overwrite,
-        extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_, trainer.stop_reason_)},
-    )
-    shutil.rmtree(work, ignore_errors=True)
-    return TrainingResult(
-        TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_), trainer.stop_reason_
-    )
 
 
 def train_embeddings(out_dir: str | os.PathLike, **options: Any) -> TextEmbedding:
