@@ -42,13 +42,14 @@ def main() -> int:
                 os.symlink(path, link)
                 corpus_paths.append(link)
         corpus = open_corpus(corpus_paths)
-        times, stats = [], None
+        times, passes, stats = [], [], None
         for _ in range(args.repeat):
             out = Path(tmp) / "shards"
             shutil.rmtree(out, ignore_errors=True)
             started = time.perf_counter()
             stats = count_cooccurrences(corpus, out, CooccurConfig(window=10), workers=args.workers)
             times.append(time.perf_counter() - started)
+            passes.append(stats.pass_seconds)
     best, median = min(times), statistics.median(times)
     result = {
         "benchmark": "cooccur",
@@ -58,9 +59,10 @@ def main() -> int:
         "workers": args.workers,
         "scale": args.scale,
         "seconds": [round(t, 3) for t in times],
+        "pass_seconds": passes,
         "tokens_per_second_median": round(stats.tokens / median),
         "tokens_per_second_best": round(stats.tokens / best),
-        "target_tokens_per_second": 2_000_000,
+        "target_tokens_per_second": 5_000_000,
     }
     print(json.dumps(result, indent=2))
     return 0

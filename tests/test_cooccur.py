@@ -119,6 +119,8 @@ def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path):
     rng = random.Random(5)
     for k in range(2):
         (tmp_path / f"c{k}.txt").write_text("\n".join(random_units(rng, 1500, 300)), encoding="utf-8")
+    # one unit of about 30,000 tokens: more pair keys than the whole tight budget holds (1,024)
+    (tmp_path / "c2.txt").write_text(" ".join(random_units(rng, 2000, 300)), encoding="utf-8")
     corpus = open_corpus(sorted(tmp_path.glob("c*.txt")))
     for shard_size in (4, 64):
         config = CooccurConfig(min_count=2, window=5, shard_size=shard_size)

@@ -15,6 +15,7 @@ from cordswivel.pairkeys import (
     count_pairs,
     count_unit,
     merge_sums,
+    radix_sort,
     reduce_pair_keys,
     sum_block_keys,
     unit_weights,
@@ -27,6 +28,7 @@ def test_block_keys_split_values_too_big_for_their_bits():
     keys, starts = block_keys(np.array([1, 3]), np.array([10, 3]), 1, 1, 2, 2)
     assert starts.tolist() == [0, keys.size] and keys.size == 2 * 4 + 1
     cells, sums = sum_block_keys(np.sort(keys), 2)
+    assert keys.dtype == np.uint64
     assert cells.tolist() == [1, 2, 3] and sums.tolist() == [10, 10, 3]  # cells (0,1), (1,0), (1,1)
 
 
@@ -67,11 +69,24 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     lengths = rng.integers(0, 9, 40)
     ids = rng.integers(0, vocab_size + 2, int(lengths.sum())).astype(np.int32)  # token ids >= 6: OOV
     lut = np.array([*range(vocab_size), -1, -1], dtype=np.int64)
-    keys = np.empty(ids.size * (window + 1), dtype=np.int64)
     dense = np.zeros((dense_size, dense_size), dtype=np.int64)
     layout = PairKeys.layout(vocab_size, window)
-    n = count_pairs(ids, lengths, lut, window, layout.id_bits, layout.d_bits, unit_weights(window), dense, keys)
-    pairs, sums = reduce_pair_keys(np.sort(keys[:n]), layout.id_bits, layout.d_bits, unit_weights(window))
+    weights = unit_weights(window)
+    # a buffer too small for all units: count in rounds, as a worker does between spills
+    keys = np.empty(12 * (window + 1), dtype=np.int64)
+    rounds, first, offset = [], 0, 0
+    while first < lengths.size:
+        n, counted = count_pairs(
+            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, 0
+        )
+        assert counted > 0 and n <= keys.size
+        rounds.append(keys[:n].copy())
+        offset, first = offset + int(lengths[first : first + counted].sum()), first + counted
+    assert len(rounds) > 1 or dense_size == vocab_size  # all pairs dense: no key is ever written
+    ordered = np.sort(np.concatenate(rounds))
+    pairs, sums = np.empty_like(ordered), np.empty_like(ordered)
+    n = reduce_pair_keys(ordered, layout.id_bits, layout.d_bits, weights, pairs, sums)
+    pairs, sums = pairs[:n], sums[:n]
     got = {
         (int(p) >> layout.id_bits, int(p) & ((1 << layout.id_bits) - 1)): int(s)
         for p, s in zip(pairs, sums, strict=True)
@@ -85,3 +100,28 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
 def test_merge_sums_adds_cells_found_in_both_runs():
     cells, sums = merge_sums(np.array([1, 4, 9]), np.array([1, 2, 3]), np.array([0, 4, 10]), np.array([5, 6, 7]))
     assert cells.tolist() == [0, 1, 4, 9, 10] and sums.tolist() == [5, 1, 8, 3, 7]
+
+
+def test_count_pairs_stops_before_a_unit_that_might_not_fit():
+    keys = np.empty(12, dtype=np.int64)
+    dense, lut, weights = np.zeros((1, 1), np.int64), np.arange(9), unit_weights(2)
+    # at most 3 keys per token at window 2: a unit of 3 tokens fits next to 2 keys held, not next to 8
+    n, counted = count_pairs(np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, 2, 4, 2, weights, dense, keys, 2)
+    assert (n, counted) == (8, 1)  # 3 diagonal keys and 3 pairs of the first unit after the 2 held
+    assert count_pairs(np.arange(1, 4, dtype=np.int32), np.array([3]), lut, 2, 4, 2, weights, dense, keys, 5) == (5, 0)
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, 63), (4, 38), (40, 64), (7, 8), (5, 5)])
+def test_radix_sort_orders_by_the_bits_asked_for_stably(low, high):
+    rng = np.random.default_rng(low)
+    if high == 64:  # the top bit set in some keys: unsigned order puts those last
+        keys = rng.integers(-(1 << 63), (1 << 63) - 1, 5000, dtype=np.int64)
+    else:  # bits from high up: the same in every key
+        keys = rng.integers(0, 1 << high, 5000, dtype=np.int64) | (np.int64(5) << high if high < 60 else 0)
+    keys[:100] = keys[100]  # repeats
+    digits = (keys.view(np.uint64) >> np.uint64(low)) & np.uint64((1 << (high - low)) - 1)
+    expected = keys[np.argsort(digits, kind="stable")]
+    ordered = radix_sort(keys.copy(), np.empty_like(keys), low, high)
+    assert ordered.tolist() == expected.tolist()
+    same = np.full(300, 12345 << 20, dtype=np.int64)
+    assert radix_sort(same.copy(), np.empty_like(same), 0, 40).tolist() == same.tolist()

@@ -12,6 +12,7 @@ partitioning, spilling or scheduling gives identical shards (format: ``shards``)
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import math
 import os
@@ -35,7 +36,9 @@ from .pairkeys import (
     block_value_bits,
     count_pairs,
     count_unit,
+    merge_into,
     merge_sums,
+    radix_sort,
     reduce_pair_keys,
     sum_block_keys,
     unit_weights,
@@ -43,7 +46,7 @@ from .pairkeys import (
 from .shards import BLOCK_DIR, CELL, CooccurStats, block_name, write_metadata
 from .sources import ErrorPolicy, SkipCounts
 from .tokenizer import normalize_token
-from .vocab import Vocabulary, build_vocabulary
+from .vocab import VOCAB_FILE, Vocabulary, build_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +63,18 @@ class _PartitionTokens:
     skips: SkipCounts
 
 
-def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str, ids_path: str) -> _PartitionTokens:
-    """Tokenize one partition; save its token ids and unit lengths to ``ids_path``."""
+def _tokenize_partitions(
+    partitions: tuple[Partition, ...], lowercase: bool, on_error: str, ids_path: str
+) -> _PartitionTokens:
+    """Tokenize a group of partitions; save its token ids and unit lengths to ``ids_path``."""
     skips = SkipCounts()
     interner = ChunkInterner()
     id_parts, length_parts = [], []
-    for buffer, unit_ends in partition.unit_batches(on_error, skips):
-        chunk_ids, lengths = interner.add(buffer, unit_ends)
-        id_parts.append(chunk_ids)
-        length_parts.append(lengths)
+    for partition in partitions:
+        for buffer, unit_ends in partition.unit_batches(on_error, skips):
+            chunk_ids, lengths = interner.add(buffer, unit_ends)
+            id_parts.append(chunk_ids)
+            length_parts.append(lengths)
     # Normalize each distinct chunk once, with the tokenizer's own normalize_token.
     local: collections.defaultdict[str, int] = collections.defaultdict()
     local.default_factory = local.__len__
@@ -99,30 +105,57 @@ def _tokenize_partition(partition: Partition, lowercase: bool, on_error: str, id
 # --------------------------------------------------------------------------- pass 2: pairs
 
 
-def _spill(
-    prefix: str, pairs: list[np.ndarray], sums: list[np.ndarray], keys: PairKeys, num_shards: int, shard_size: int
-) -> str:
-    """Write partial counts as block-grouped keys (``.keys``, raw uint64) and block starts (``.starts.npy``)."""
-    all_pairs = np.concatenate(pairs)
-    all_sums = np.concatenate(sums)
-    pairs.clear()
-    sums.clear()
-    packed, starts = block_keys(all_pairs, all_sums, keys.id_bits, num_shards, shard_size, block_value_bits(shard_size))
-    del all_pairs, all_sums
-    packed.tofile(prefix + ".keys")
-    np.save(prefix + ".starts.npy", starts)
-    return prefix
+class _SummedPairs:
+    """The summed pairs counted so far, sorted by pair; sorted runs merge in (two buffers, reused)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.pairs, self.sums = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        self._pairs, self._sums = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        self.size = 0
+
+    def add(self, pairs: np.ndarray, sums: np.ndarray) -> None:
+        need = self.size + pairs.size
+        if need > self._pairs.size:
+            self._pairs, self._sums = (np.empty(max(need, 2 * self._pairs.size), dtype=np.int64) for _ in range(2))
+        n = merge_into(self.pairs[: self.size], self.sums[: self.size], pairs, sums, self._pairs, self._sums)
+        self.pairs, self._pairs, self.sums, self._sums, self.size = self._pairs, self.pairs, self._sums, self.sums, n
+
+    def add_keys(self, keys: np.ndarray, scratch: np.ndarray, layout: PairKeys, weights: np.ndarray) -> None:
+        """Sort and sum pair keys, then merge them in; ``keys`` and ``scratch`` are overwritten."""
+        ordered = radix_sort(keys, scratch, layout.d_bits, layout.d_bits + 2 * layout.id_bits)
+        other = scratch if np.shares_memory(ordered, keys) else keys
+        n = reduce_pair_keys(ordered, layout.id_bits, layout.d_bits, weights, ordered, other)
+        self.add(ordered[:n], other[:n])
+
+    def spill(self, prefix: str, layout: PairKeys, num_shards: int, shard_size: int) -> str:
+        """Write the pairs as block-grouped keys (``.keys``, raw uint64) with the block starts
+        (``.starts.npy``), and hold none."""
+        pairs, sums = self.pairs[: self.size], self.sums[: self.size]
+        packed, starts = block_keys(pairs, sums, layout.id_bits, num_shards, shard_size, block_value_bits(shard_size))
+        packed.tofile(prefix + ".keys")
+        np.save(prefix + ".starts.npy", starts)
+        self.size = 0
+        return prefix
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary(vocab_dir: str, stamp: tuple[int, int]) -> Vocabulary:
+    """The vocabulary saved in ``vocab_dir``, read once per worker process (``stamp``: its file's
+    mtime and size, so a new vocabulary at the same path is read anew)."""
+    return Vocabulary.load(vocab_dir)
 
 
 def _count_partition(
     ids_path: str, vocab_dir: str, window: int, shard_size: int, dense_size: int, budget: Budget
 ) -> list[str]:
-    """Pass 2 for one partition: its co-occurrences as spill files of block-grouped keys.
+    """Pass 2 for one partition group: its co-occurrences as spill files of block-grouped keys.
 
-    Returns the spills' path prefixes (see ``_spill``); a new spill starts whenever the pairs held
-    would outgrow the worker's share of the memory limit.
+    Pair keys are counted into one reused buffer; each time it fills they are sorted, summed and
+    merged into the summed pairs held, which spill (``_SummedPairs.spill``) when they outgrow the
+    worker's share of the memory limit. Returns the spills' path prefixes; each holds a pair once.
     """
-    vocab = Vocabulary.load(vocab_dir)
+    info = os.stat(Path(vocab_dir) / VOCAB_FILE)
+    vocab = _vocabulary(vocab_dir, (info.st_mtime_ns, info.st_size))
     num_shards = len(vocab) // shard_size
     layout = PairKeys.layout(len(vocab), window)
     with np.load(ids_path, allow_pickle=False) as saved:
@@ -132,40 +165,35 @@ def _count_partition(
     del types
     weights = unit_weights(window)
     dense = np.zeros((budget.dense_size(dense_size),) * 2, dtype=np.int64)
-    chunk_tokens, spill_entries = budget.chunk_tokens(window), budget.spill_entries()
-    keys = np.empty(0, dtype=np.int64)
-    pairs: list[np.ndarray] = []
-    sums: list[np.ndarray] = []
+    capacity = max(min(budget.round_keys(), ids.size * (window + 1)), 1)
+    keys, scratch = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+    summed, spill_pairs = _SummedPairs(min(capacity, budget.spill_pairs())), budget.spill_pairs()
     spills: list[str] = []
-    held = 0
-    offsets = np.concatenate(([0], np.cumsum(lengths)))
-    first = 0
+    held = first = offset = 0
     while first < lengths.size:
-        # Chunks of whole units, about chunk_tokens tokens each (one unit may be longer).
-        last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + chunk_tokens, "right")) - 1)
-        chunk_ids = ids[offsets[first] : offsets[last]]
-        need = chunk_ids.size * (window + 1)
-        if keys.size < need:
-            keys = np.empty(need, dtype=np.int64)
-        n = count_pairs(
-            chunk_ids, lengths[first:last], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys
+        held, counted = count_pairs(
+            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, held
         )
-        if n:
-            keys[:n].sort()
-            chunk_pairs, chunk_sums = reduce_pair_keys(keys[:n], layout.id_bits, layout.d_bits, weights)
-            pairs.append(chunk_pairs.copy())  # copies: the slices would pin the kernel's full-size arrays
-            sums.append(chunk_sums.copy())
-            held += chunk_pairs.size
-        if held > spill_entries:
-            spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, sums, layout, num_shards, shard_size))
-            held = 0
-        first = last
-    del keys, ids
+        offset += int(lengths[first : first + counted].sum())
+        first += counted
+        if first == lengths.size:
+            break
+        if held == 0:  # one unit may need more keys than the buffer holds
+            del keys, scratch
+            keys, scratch = (np.empty(int(lengths[first]) * (window + 1), dtype=np.int64) for _ in range(2))
+            continue
+        summed.add_keys(keys[:held], scratch, layout, weights)
+        held = 0
+        if summed.size > spill_pairs:
+            spills.append(summed.spill(f"{ids_path[:-4]}-{len(spills):04d}", layout, num_shards, shard_size))
+    del ids
     os.unlink(ids_path)
-    i, j = np.nonzero(dense)  # only i <= j is ever filled
-    pairs.append((i.astype(np.int64) << layout.id_bits) | j)
-    sums.append(dense[i, j])
-    spills.append(_spill(f"{ids_path[:-4]}-{len(spills):04d}", pairs, sums, layout, num_shards, shard_size))
+    summed.add_keys(keys[:held], scratch, layout, weights)
+    del keys, scratch
+    i, j = np.nonzero(dense)  # in row-major order: sorted pairs; only i <= j is filled, and not in summed
+    summed.add((i.astype(np.int64) << layout.id_bits) | j, dense[i, j])
+    del i, j, dense
+    spills.append(summed.spill(f"{ids_path[:-4]}-{len(spills):04d}", layout, num_shards, shard_size))
     return spills
 
 
@@ -195,10 +223,10 @@ def _merge_row_shard(
                 pending.append(np.fromfile(prefix + ".keys", dtype=np.uint64, count=last - first, offset=8 * first))
                 size += last - first
             if pending and (size >= batch or k == len(spills) - 1):
-                keys = np.concatenate(pending)
+                keys = np.concatenate(pending).view(np.int64)
                 pending, size = [], 0
-                keys.sort()
-                cells, sums = merge_sums(cells, sums, *sum_block_keys(keys, value_bits))
+                keys = radix_sort(keys, np.empty_like(keys), value_bits, 64)
+                cells, sums = merge_sums(cells, sums, *sum_block_keys(keys.view(np.uint64), value_bits))
                 del keys
         out = np.empty(cells.size, dtype=CELL)
         out["row"], out["col"] = cells // shard_size, cells % shard_size
@@ -215,14 +243,17 @@ def _merge_row_shard(
 def load_kernels() -> None:
     """Load the compiled counting kernels (about half a second), e.g. before worker processes fork."""
     ChunkInterner().add(b"a b", np.array([3]))
-    keys = np.empty(4, dtype=np.int64)
+    keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
     weights = unit_weights(1)
-    n = count_pairs(
-        np.zeros(2, np.int32), np.array([2]), np.zeros(1, np.int64), 1, 1, 1, weights, np.zeros((1, 1), np.int64), keys
-    )
-    pairs, sums = reduce_pair_keys(np.sort(keys[:n]), 1, 1, weights)
-    packed, _ = block_keys(pairs, sums, 1, 1, 1, block_value_bits(1))
-    merge_sums(*sum_block_keys(packed, block_value_bits(1)), np.zeros(1, np.int64), np.ones(1, np.int64))
+    dense = np.zeros((1, 1), np.int64)
+    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), np.arange(2), 1, 1, 1, weights, dense, keys, 0)
+    ordered = radix_sort(keys[:n], scratch, 1, 3)
+    n = reduce_pair_keys(ordered, 1, 1, weights, ordered, scratch)
+    packed, _ = block_keys(ordered[:n], scratch[:n], 1, 1, 1, block_value_bits(1))
+    ordered = radix_sort(packed.view(np.int64), np.empty(packed.size, np.int64), block_value_bits(1), 64)
+    cells, sums = sum_block_keys(ordered.view(np.uint64), block_value_bits(1))
+    merge_sums(cells, sums, cells, sums)
+    merge_into(cells, sums, cells, sums, np.empty(2, np.int64), np.empty(2, np.int64))
 
 
 def count_cooccurrences(
@@ -257,21 +288,21 @@ def count_cooccurrences(
         atomic_directory(out_dir, overwrite=overwrite) as tmp,
     ):
         budget = Budget.share(limit, run.workers)
-        partitions = corpus.partitions(2 * run.workers if run.workers > 1 else 1, max_bytes=budget.partition_bytes())
+        groups = corpus.partition_groups(2 * run.workers if run.workers > 1 else 1, budget.partition_bytes())
         scratch = tmp / ".tokens"
         scratch.mkdir()
-        tokenize = dask.delayed(_tokenize_partition, pure=False)
+        tokenize = dask.delayed(_tokenize_partitions, pure=False)
         pass1 = run.compute(
             [
-                tokenize(p, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
-                for k, p in enumerate(partitions)
+                tokenize(group, config.lowercase, on_error, str(scratch / f"part-{k:05d}.npz"))
+                for k, group in enumerate(groups)
             ],
             label="vocabulary",
         )
         totals: collections.Counter[str] = collections.Counter()
         for part in pass1:
             totals.update(dict(zip(part.types, part.counts.tolist(), strict=True)))
-        log.debug("pass 1 %.2f s", time.perf_counter() - started)
+        pass_seconds = {"vocabulary": time.perf_counter() - started}
         vocab = build_vocabulary(
             totals, min_count=config.min_count, max_vocab=config.max_vocab, shard_size=config.shard_size
         )
@@ -300,7 +331,7 @@ def count_cooccurrences(
             label="co-occurrence",
         )
         spills = [prefix for partition in per_partition for prefix in partition]
-        log.debug("pass 2 %.2f s", time.perf_counter() - started)
+        pass_seconds["co-occurrence"] = time.perf_counter() - started - sum(pass_seconds.values())
         block_dir = tmp / BLOCK_DIR
         block_dir.mkdir()
         merge = dask.delayed(_merge_row_shard, pure=False)
@@ -311,7 +342,7 @@ def count_cooccurrences(
             ],
             label="shards",
         )
-        log.debug("pass 3 %.2f s", time.perf_counter() - started)
+        pass_seconds["shards"] = time.perf_counter() - started - sum(pass_seconds.values())
         shutil.rmtree(scratch)
         row_sums = np.zeros(len(vocab))
         for r, (shard_sums, _) in enumerate(merged):
@@ -331,6 +362,7 @@ def count_cooccurrences(
             seconds=time.perf_counter() - started,
             spills=len(spills),
             skipped={str(k): n for k, n in skips.items()},
+            pass_seconds={k: round(v, 3) for k, v in pass_seconds.items()},
         )
         write_metadata(tmp, config, num_shards, stats, [s.path for s in corpus.sources])
     return stats

@@ -8,6 +8,7 @@ that read disjoint sets of records, which the counting passes (``cooccur``) run 
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -64,14 +65,32 @@ class Corpus:
     def partitions(self, target: int, max_bytes: int | None = None) -> list[Partition]:
         """About ``target`` partitions (more if needed to keep each near ``max_bytes`` on disk), each
         source split in proportion to its size."""
+        return [part for part, _ in self._sized_partitions(target, max_bytes)]
+
+    def partition_groups(self, target: int, max_bytes: int | None = None) -> list[tuple[Partition, ...]]:
+        """The partitions packed into about ``target`` groups of similar size on disk (more if needed to
+        keep each near ``max_bytes``): a counting task each, so that a corpus of many small files does
+        not pay a task's fixed costs once per file."""
+        sized = self._sized_partitions(target, max_bytes)
+        total = sum(size for _, size in sized)
+        count = max(1, min(len(sized), max(target, -(-total // max_bytes) if max_bytes else 1)))
+        groups: list[list[Partition]] = [[] for _ in range(count)]
+        loads = [(0, k) for k in range(count)]  # a heap of (bytes, group): largest part to the lightest
+        for part, size in sorted(sized, key=lambda item: -item[1]):
+            load, k = heapq.heappop(loads)
+            groups[k].append(part)
+            heapq.heappush(loads, (load + size, k))
+        return [tuple(group) for group in groups if group]
+
+    def _sized_partitions(self, target: int, max_bytes: int | None) -> list[tuple[Partition, int]]:
         sizes = [max(source.size(), 1) for source in self.sources]
         total = sum(sizes)
         if max_bytes:
             target = max(target, -(-total // max_bytes))
-        parts: list[Partition] = []
+        parts: list[tuple[Partition, int]] = []
         for source, size in zip(self.sources, sizes, strict=True):
             count = max(1, min(round(target * size / total), source.max_partitions()))
-            parts.extend(Partition(source, index, count) for index in range(count))
+            parts.extend((Partition(source, index, count), size // count) for index in range(count))
         return parts
 
     def units(self, on_error: str = "raise", skips: SkipCounts | None = None) -> Iterator[str]:

@@ -67,13 +67,15 @@ class Budget:
             )
         return cls(max(data, limit // 4) // workers)
 
-    def chunk_tokens(self, window: int) -> int:
-        """Tokens per counting chunk: its keys and their sorted copy take an eighth of the share."""
-        return int(min(max(self.worker_bytes // 8 // ((window + 1) * 16), 256), 1 << 20))
+    def round_keys(self) -> int:
+        """Pair keys counted between two sorts: a key and its sort scratch take 16 bytes; an eighth of
+        the share, and at most 16 M keys (a larger buffer sorts no faster per key)."""
+        return int(min(max(self.worker_bytes // 8 // 16, 1024), 1 << 24))
 
-    def spill_entries(self) -> int:
-        """Pairs held before a spill: 16 bytes each, 32 while they become block keys."""
-        return max(self.worker_bytes // 2 // 32, 1024)
+    def spill_pairs(self) -> int:
+        """Summed pairs held before a spill: 16 bytes each, twice while a run merges in, and 16 more as
+        block keys; half of the share."""
+        return max(self.worker_bytes // 2 // 48, 1024)
 
     def dense_size(self, wanted: int) -> int:
         """Side of the dense top-word matrix: at most a quarter of the share."""

@@ -44,6 +44,7 @@ class CooccurStats:
     seconds: float
     spills: int = 0  # partial-count files written (at least one per partition)
     skipped: dict[str, int] = field(default_factory=dict)  # skipped records by error kind
+    pass_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by its label
 
 
 def block_name(row_shard: int, col_shard: int) -> str:
