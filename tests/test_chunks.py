@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cordswivel.chunks import ChunkInterner
+from cordswivel.chunks import ChunkInterner, map_chunks
 
 SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 text = st.text(alphabet=st.one_of(st.sampled_from(SPACES + "ab.,-é€"), st.characters()), max_size=60)
@@ -38,3 +38,16 @@ def test_every_unicode_space_separates_and_ids_are_shared():
     interner = ChunkInterner()
     ids, _ = interner.add(b"x y x\ny", np.array([6, 8]))
     assert ids.tolist() == [0, 1, 0, 1] and interner.chunks() == ["x", "y"]
+
+
+def test_map_chunks_drops_unmapped_chunks_and_counts_tokens():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 6, 50)
+    chunk_ids = rng.integers(0, 9, int(lengths.sum())).astype(np.int32)
+    mapping = np.array([0, -1, 1, 2, -1, 0, 3, -1, 1], dtype=np.int32)  # chunks 1, 4, 7 are no token
+    units = np.split(mapping[chunk_ids], np.cumsum(lengths)[:-1])
+    expected = [u[u >= 0] for u in units]
+    ids, kept, counts = map_chunks(chunk_ids.copy(), lengths.copy(), mapping, 4)
+    assert ids.tolist() == np.concatenate(expected).tolist()
+    assert kept.tolist() == [len(u) for u in expected]
+    assert counts.tolist() == np.bincount(np.concatenate(expected), minlength=4).tolist()

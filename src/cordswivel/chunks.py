@@ -60,11 +60,13 @@ def _rehash(table, size) -> np.ndarray:
     return new
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _intern_chunks(
     buf,
     unit_ends,
+    first_unit,
     ids_out,
+    n_out,
     lengths_out,
     table,
     type_bytes,
@@ -74,18 +76,19 @@ def _intern_chunks(
     leads,
     patterns,
     space_lengths,
-) -> tuple:
-    """Split units into chunks and intern them. Returns (tokens written, table, types, n_types).
+) -> tuple[int, int, int]:
+    """Split units from ``first_unit`` on into chunks and intern them; returns (units done, ids
+    written, types known).
 
     A table slot holds (FNV-1a hash, first 8 bytes, id + 1 | length << 32); most chunks are at most
-    8 bytes long and are recognised from the slot alone, one memory access. The table and type arrays
-    are returned because the kernel may grow them.
+    8 bytes long and are recognised from the slot alone, one memory access. When a new chunk does not
+    fit the table (load factor 1/2) or the type arrays, the kernel stops before the unit it is in, for
+    the caller to grow them and call again from there (arrays reassigned in the loop slow it down).
     """
-    n_out = 0
-    start = 0
-    for u in range(unit_ends.size):
+    start = unit_ends[first_unit - 1] if first_unit > 0 else 0
+    for u in range(first_unit, unit_ends.size):
         end = min(unit_ends[u], buf.size)  # the last unit has no separator after it
-        count = 0
+        unit_first_id = n_out
         i = start
         while i < end:
             b = buf[i]  # the ASCII test is written out: a call per byte is 10x slower
@@ -117,12 +120,12 @@ def _intern_chunks(
             slot = np.int64(h & np.uint64(mask))
             found = np.int64(-1)
             while table[slot, 2]:
+                meta = table[slot, 2]
+                # one branch for the three tests (short-circuit tests cost a third of the kernel's time)
                 if (
-                    table[slot, 0] == h
-                    and table[slot, 1] == prefix
-                    and np.int64(table[slot, 2] >> np.uint64(32)) == length
-                ):
-                    candidate = np.int64(table[slot, 2] & np.uint64(0xFFFFFFFF)) - 1
+                    (table[slot, 0] ^ h) | (table[slot, 1] ^ prefix) | ((meta >> np.uint64(32)) ^ np.uint64(length))
+                ) == 0:
+                    candidate = np.int64(meta & np.uint64(0xFFFFFFFF)) - 1
                     same = True
                     if length > 8:
                         a = type_offsets[candidate]
@@ -135,30 +138,26 @@ def _intern_chunks(
                         break
                 slot = (slot + 1) & mask
             if found < 0:
-                found = n_types
                 begin = type_offsets[n_types]
-                if begin + length > type_bytes.size:
-                    grown = np.empty(max(2 * type_bytes.size, begin + length), dtype=np.uint8)
-                    grown[:begin] = type_bytes[:begin]
-                    type_bytes = grown
-                type_bytes[begin : begin + length] = buf[first:i]
-                if n_types + 2 > type_offsets.size:
-                    grown_offsets = np.empty(2 * type_offsets.size, dtype=np.int64)
-                    grown_offsets[: n_types + 1] = type_offsets[: n_types + 1]
-                    type_offsets = grown_offsets
+                if (
+                    2 * (n_types + 1) > table.shape[0]
+                    or n_types + 2 > type_offsets.size
+                    or begin + length > type_bytes.size
+                ):
+                    return u, unit_first_id, n_types
+                found = n_types
+                for m in range(length):
+                    type_bytes[begin + m] = buf[first + m]
                 type_offsets[n_types + 1] = begin + length
                 table[slot, 0] = h
                 table[slot, 1] = prefix
                 table[slot, 2] = np.uint64(found + 1) | (np.uint64(length) << np.uint64(32))
                 n_types += 1
-                if 2 * n_types > table.shape[0]:  # keep the load factor under one half
-                    table = _rehash(table, 2 * table.shape[0])
             ids_out[n_out] = found
             n_out += 1
-            count += 1
-        lengths_out[u] = count
+        lengths_out[u] = n_out - unit_first_id
         start = end
-    return n_out, table, type_bytes, type_offsets, n_types
+    return unit_ends.size, n_out, n_types
 
 
 class ChunkInterner:
@@ -176,26 +175,68 @@ class ChunkInterner:
     def add(self, buffer: bytes, unit_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids (int32) of all units and the number of chunks of each unit (int64)."""
         data = np.frombuffer(buffer, dtype=np.uint8)
+        ends = np.asarray(unit_ends, dtype=np.int64)
         ids = np.empty(len(buffer) // 2 + 1, dtype=np.int32)
-        lengths = np.empty(len(unit_ends), dtype=np.int64)
-        (n, self._table, self._bytes, self._offsets, self._n) = _intern_chunks(
-            data,
-            np.asarray(unit_ends, dtype=np.int64),
-            ids,
-            lengths,
-            self._table,
-            self._bytes,
-            self._offsets,
-            self._n,
-            _ASCII_SPACE,
-            _SPACE_LEADS,
-            _SPACE_PATTERNS,
-            _SPACE_LENGTHS,
-        )
-        return ids[:n], lengths
+        lengths = np.empty(len(ends), dtype=np.int64)
+        unit = n = 0
+        while True:
+            unit, n, self._n = _intern_chunks(
+                data,
+                ends,
+                unit,
+                ids,
+                n,
+                lengths,
+                self._table,
+                self._bytes,
+                self._offsets,
+                self._n,
+                _ASCII_SPACE,
+                _SPACE_LEADS,
+                _SPACE_PATTERNS,
+                _SPACE_LENGTHS,
+            )
+            if unit == len(ends):
+                return ids[:n], lengths
+            self._grow(int(ends[unit] - (ends[unit - 1] if unit else 0)))
+
+    def _grow(self, unit_bytes: int) -> None:
+        """Room for the types of a unit of ``unit_bytes`` bytes: whichever array is full, doubled."""
+        if 2 * (self._n + 1) > self._table.shape[0]:
+            self._table = _rehash(self._table, 2 * self._table.shape[0])
+        if self._n + 2 > self._offsets.size:
+            self._offsets = np.concatenate((self._offsets, np.zeros_like(self._offsets)))
+        used = int(self._offsets[self._n])
+        if used + unit_bytes > self._bytes.size:
+            grown = np.empty(max(2 * self._bytes.size, used + unit_bytes), dtype=np.uint8)
+            grown[:used] = self._bytes[:used]
+            self._bytes = grown
 
     def chunks(self) -> list[str]:
         """The distinct chunks, by id."""
         data = self._bytes.tobytes()
         offsets = self._offsets[: self._n + 1].tolist()
         return [data[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass") for k in range(self._n)]
+
+
+@numba.njit(cache=True, nogil=True)
+def map_chunks(chunk_ids, lengths, mapping, n_tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk ids -> token ids by ``mapping`` (-1: the chunk is no token, dropped), in place.
+
+    Returns (token ids, tokens per unit, count of each of the ``n_tokens`` token ids); ``lengths``
+    counts chunks per unit on entry and is overwritten.
+    """
+    counts = np.zeros(n_tokens, dtype=np.int64)
+    n = start = 0
+    for u in range(lengths.size):
+        kept = 0
+        for p in range(start, start + lengths[u]):
+            token = mapping[chunk_ids[p]]
+            if token >= 0:
+                chunk_ids[n] = token
+                counts[token] += 1
+                n += 1
+                kept += 1
+        start += lengths[u]
+        lengths[u] = kept
+    return chunk_ids[:n], lengths, counts

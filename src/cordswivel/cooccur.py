@@ -24,7 +24,7 @@ from pathlib import Path
 import dask
 import numpy as np
 
-from .chunks import ChunkInterner
+from .chunks import ChunkInterner, map_chunks
 from .config import MAX_BLOCKS, CooccurConfig
 from .corpus import Corpus, Partition
 from .errors import ConfigError
@@ -83,14 +83,10 @@ def _tokenize_partitions(
         dtype=np.int32,
         count=len(interner),
     )
-    ids = mapping[np.concatenate(id_parts)] if id_parts else np.zeros(0, np.int32)
+    chunk_ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)
     lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
-    keep = ids >= 0
-    kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
-    ends = np.cumsum(lengths)
-    lengths = kept_before[ends] - kept_before[ends - lengths]
-    ids = ids[keep]
-    counts = np.bincount(ids, minlength=len(local)).astype(np.int64)
+    del id_parts, length_parts
+    ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, len(local))
     types = list(local)  # tokens hold no whitespace: a newline joins them safely
     with open(ids_path, "wb") as handle:
         np.savez(
@@ -242,7 +238,8 @@ def _merge_row_shard(
 
 def load_kernels() -> None:
     """Load the compiled counting kernels (about half a second), e.g. before worker processes fork."""
-    ChunkInterner().add(b"a b", np.array([3]))
+    chunk_ids, lengths = ChunkInterner().add(b"a b", np.array([3]))
+    map_chunks(chunk_ids, lengths, np.array([0, -1], dtype=np.int32), 1)
     keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
     weights = unit_weights(1)
     dense = np.zeros((1, 1), np.int64)
