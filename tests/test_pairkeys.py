@@ -25,7 +25,7 @@ from cordswivel.pairkeys import (
 def test_block_keys_split_values_too_big_for_their_bits():
     # word pairs (0, 1) with 10 units and (1, 1) with 3 (pair = i << 1 | j), V = 2 in one shard;
     # 2 value bits hold at most 3
-    keys, starts = block_keys(np.array([1, 3]), np.array([10, 3]), 1, 1, 2, 2)
+    keys, starts = block_keys(np.array([1, 3]), np.array([10, 3]), np.zeros((0, 0), np.int64), 1, 1, 2, 2)
     assert starts.tolist() == [0, keys.size] and keys.size == 2 * 4 + 1
     cells, sums = sum_block_keys(np.sort(keys), 2)
     assert keys.dtype == np.uint64
@@ -125,3 +125,15 @@ def test_radix_sort_orders_by_the_bits_asked_for_stably(low, high):
     assert ordered.tolist() == expected.tolist()
     same = np.full(300, 12345 << 20, dtype=np.int64)
     assert radix_sort(same.copy(), np.empty_like(same), 0, 40).tolist() == same.tolist()
+
+
+def test_block_keys_take_dense_cells_as_pairs():
+    # V = 6 in 2 shards (N = 2, shard size 3), id_bits 3; words 0-1 counted densely
+    dense = np.array([[5, 2], [0, 7]], dtype=np.int64)  # cells (0, 0), (0, 1), (1, 1); (1, 0) unused
+    pairs, sums = np.array([(0 << 3) | 4, (3 << 3) | 5]), np.array([1, 9])
+    got, starts = block_keys(pairs, sums, dense, 3, 2, 3, block_value_bits(3))
+    as_pairs = np.array([(0 << 3) | 0, (0 << 3) | 1, (1 << 3) | 1, *pairs])
+    want, want_starts = block_keys(as_pairs, np.array([5, 2, 7, *sums]), np.zeros((0, 0), np.int64), 3, 2, 3, 60)
+    assert starts.tolist() == want_starts.tolist()
+    for b in range(4):
+        assert sorted(got[starts[b] : starts[b + 1]].tolist()) == sorted(want[starts[b] : starts[b + 1]].tolist())

@@ -12,7 +12,6 @@ partitioning, spilling or scheduling gives identical shards (format: ``shards``)
 from __future__ import annotations
 
 import collections
-import functools
 import logging
 import math
 import os
@@ -46,7 +45,7 @@ from .pairkeys import (
 from .shards import BLOCK_DIR, CELL, CooccurStats, block_name, write_metadata
 from .sources import ErrorPolicy, SkipCounts
 from .tokenizer import normalize_token
-from .vocab import VOCAB_FILE, Vocabulary, build_vocabulary
+from .vocab import build_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +86,28 @@ def _tokenize_partitions(
     lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
     del id_parts, length_parts
     ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, len(local))
-    types = list(local)  # tokens hold no whitespace: a newline joins them safely
     with open(ids_path, "wb") as handle:
-        np.savez(
-            handle,
-            ids=ids,
-            lengths=lengths,
-            types=np.frombuffer("\n".join(types).encode("utf-8", "surrogatepass"), dtype=np.uint8),
-        )
-    return _PartitionTokens(types, counts, ids_path, int(ids.size), int(lengths.size), skips)
+        np.savez(handle, ids=ids, lengths=lengths)
+    return _PartitionTokens(list(local), counts, ids_path, int(ids.size), int(lengths.size), skips)
+
+
+def _lut_path(ids_path: str) -> str:
+    """Where the driver saves the word id of each of a partition group's token ids (-1: not a word)."""
+    return ids_path[:-4] + ".words.npy"
+
+
+def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
+    """The corpus' token types, their counts, and for each group the type number of each of its token
+    ids (one dict operation per group and type; the groups' type lists are emptied)."""
+    index: dict[str, int] = {}
+    numbers = []
+    for part in pass1:
+        numbers.append(np.fromiter((index.setdefault(t, len(index)) for t in part.types), np.int64, len(part.types)))
+        part.types = []
+    counts = np.zeros(len(index), dtype=np.int64)
+    for part, number in zip(pass1, numbers, strict=True):
+        counts[number] += part.counts  # a group's type numbers are distinct
+    return list(index), counts, numbers
 
 
 # --------------------------------------------------------------------------- pass 2: pairs
@@ -123,26 +135,20 @@ class _SummedPairs:
         n = reduce_pair_keys(ordered, layout.id_bits, layout.d_bits, weights, ordered, other)
         self.add(ordered[:n], other[:n])
 
-    def spill(self, prefix: str, layout: PairKeys, num_shards: int, shard_size: int) -> str:
-        """Write the pairs as block-grouped keys (``.keys``, raw uint64) with the block starts
-        (``.starts.npy``), and hold none."""
+    def spill(self, prefix: str, layout: PairKeys, num_shards: int, shard_size: int, dense: np.ndarray) -> str:
+        """Write the pairs and the cells of ``dense`` as block-grouped keys (``.keys``, raw uint64) with
+        the block starts (``.starts.npy``), and hold none."""
         pairs, sums = self.pairs[: self.size], self.sums[: self.size]
-        packed, starts = block_keys(pairs, sums, layout.id_bits, num_shards, shard_size, block_value_bits(shard_size))
+        value_bits = block_value_bits(shard_size)
+        packed, starts = block_keys(pairs, sums, dense, layout.id_bits, num_shards, shard_size, value_bits)
         packed.tofile(prefix + ".keys")
         np.save(prefix + ".starts.npy", starts)
         self.size = 0
         return prefix
 
 
-@functools.lru_cache(maxsize=1)
-def _vocabulary(vocab_dir: str, stamp: tuple[int, int]) -> Vocabulary:
-    """The vocabulary saved in ``vocab_dir``, read once per worker process (``stamp``: its file's
-    mtime and size, so a new vocabulary at the same path is read anew)."""
-    return Vocabulary.load(vocab_dir)
-
-
 def _count_partition(
-    ids_path: str, vocab_dir: str, window: int, shard_size: int, dense_size: int, budget: Budget
+    ids_path: str, vocab_size: int, window: int, shard_size: int, dense_size: int, budget: Budget
 ) -> list[str]:
     """Pass 2 for one partition group: its co-occurrences as spill files of block-grouped keys.
 
@@ -150,15 +156,10 @@ def _count_partition(
     merged into the summed pairs held, which spill (``_SummedPairs.spill``) when they outgrow the
     worker's share of the memory limit. Returns the spills' path prefixes; each holds a pair once.
     """
-    info = os.stat(Path(vocab_dir) / VOCAB_FILE)
-    vocab = _vocabulary(vocab_dir, (info.st_mtime_ns, info.st_size))
-    num_shards = len(vocab) // shard_size
-    layout = PairKeys.layout(len(vocab), window)
+    num_shards = vocab_size // shard_size
+    layout = PairKeys.layout(vocab_size, window)
     with np.load(ids_path, allow_pickle=False) as saved:
-        ids, lengths = saved["ids"], saved["lengths"]
-        types = saved["types"].tobytes().decode("utf-8", "surrogatepass").split("\n") if saved["types"].size else []
-    lut = np.array([vocab.get(t) for t in types], dtype=np.int64)
-    del types
+        ids, lengths, lut = saved["ids"], saved["lengths"], np.load(_lut_path(ids_path))
     weights = unit_weights(window)
     dense = np.zeros((budget.dense_size(dense_size),) * 2, dtype=np.int64)
     capacity = max(min(budget.round_keys(), ids.size * (window + 1)), 1)
@@ -181,15 +182,14 @@ def _count_partition(
         summed.add_keys(keys[:held], scratch, layout, weights)
         held = 0
         if summed.size > spill_pairs:
-            spills.append(summed.spill(f"{ids_path[:-4]}-{len(spills):04d}", layout, num_shards, shard_size))
+            prefix = f"{ids_path[:-4]}-{len(spills):04d}"
+            spills.append(summed.spill(prefix, layout, num_shards, shard_size, np.zeros((0, 0), np.int64)))
     del ids
     os.unlink(ids_path)
+    os.unlink(_lut_path(ids_path))
     summed.add_keys(keys[:held], scratch, layout, weights)
     del keys, scratch
-    i, j = np.nonzero(dense)  # in row-major order: sorted pairs; only i <= j is filled, and not in summed
-    summed.add((i.astype(np.int64) << layout.id_bits) | j, dense[i, j])
-    del i, j, dense
-    spills.append(summed.spill(f"{ids_path[:-4]}-{len(spills):04d}", layout, num_shards, shard_size))
+    spills.append(summed.spill(f"{ids_path[:-4]}-{len(spills):04d}", layout, num_shards, shard_size, dense))
     return spills
 
 
@@ -246,7 +246,8 @@ def load_kernels() -> None:
     n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), np.arange(2), 1, 1, 1, weights, dense, keys, 0)
     ordered = radix_sort(keys[:n], scratch, 1, 3)
     n = reduce_pair_keys(ordered, 1, 1, weights, ordered, scratch)
-    packed, _ = block_keys(ordered[:n], scratch[:n], 1, 1, 1, block_value_bits(1))
+    packed, _ = block_keys(ordered[:n], scratch[:n], dense, 1, 1, 1, block_value_bits(1))
+    block_keys(ordered[:n], scratch[:n], np.zeros((0, 0), np.int64), 1, 1, 1, block_value_bits(1))
     ordered = radix_sort(packed.view(np.int64), np.empty(packed.size, np.int64), block_value_bits(1), 64)
     cells, sums = sum_block_keys(ordered.view(np.uint64), block_value_bits(1))
     merge_sums(cells, sums, cells, sums)
@@ -285,7 +286,10 @@ def count_cooccurrences(
         atomic_directory(out_dir, overwrite=overwrite) as tmp,
     ):
         budget = Budget.share(limit, run.workers)
-        groups = corpus.partition_groups(2 * run.workers if run.workers > 1 else 1, budget.partition_bytes())
+        groups = corpus.partition_groups(
+            int(os.environ.get("CS_GROUPS_PER_WORKER", "2")) * run.workers if run.workers > 1 else 1,
+            budget.partition_bytes(),
+        )
         scratch = tmp / ".tokens"
         scratch.mkdir()
         tokenize = dask.delayed(_tokenize_partitions, pure=False)
@@ -296,14 +300,19 @@ def count_cooccurrences(
             ],
             label="vocabulary",
         )
-        totals: collections.Counter[str] = collections.Counter()
-        for part in pass1:
-            totals.update(dict(zip(part.types, part.counts.tolist(), strict=True)))
+        types, type_counts, numbers = _word_ids(pass1)
         pass_seconds = {"vocabulary": time.perf_counter() - started}
         vocab = build_vocabulary(
-            totals, min_count=config.min_count, max_vocab=config.max_vocab, shard_size=config.shard_size
+            zip(types, type_counts.tolist(), strict=True),
+            min_count=config.min_count,
+            max_vocab=config.max_vocab,
+            shard_size=config.shard_size,
         )
         vocab.save(tmp)
+        word_of_type = np.fromiter((vocab.get(t) for t in types), np.int64, len(types))
+        for part, number in zip(pass1, numbers, strict=True):
+            np.save(_lut_path(part.ids_path), word_of_type[number])
+        del numbers, word_of_type
         PairKeys.layout(len(vocab), config.window)  # fails here, not in every worker
         num_shards = len(vocab) // config.shard_size
         if num_shards * num_shards > MAX_BLOCKS:
@@ -317,7 +326,7 @@ def count_cooccurrences(
             [
                 count(
                     part.ids_path,
-                    str(tmp),
+                    len(vocab),
                     config.window,
                     config.shard_size,
                     min(config.dense_size, len(vocab)),
@@ -352,7 +361,7 @@ def count_cooccurrences(
         stats = CooccurStats(
             tokens=sum(p.tokens for p in pass1),
             units=sum(p.units for p in pass1),
-            types=len(totals),
+            types=len(types),
             vocab_size=len(vocab),
             nnz=sum(n for _, n in merged),
             total=float(row_sums.sum()),

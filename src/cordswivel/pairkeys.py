@@ -171,9 +171,10 @@ def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights, pairs, sums) -> int:
     return n + 1
 
 
-@numba.njit(cache=True)
-def block_keys(pairs, sums, id_bits, num_shards, shard_size, value_bits) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-triangle pairs and their mirror images as block keys, grouped by block.
+@numba.njit(cache=True, nogil=True)
+def block_keys(pairs, sums, dense, id_bits, num_shards, shard_size, value_bits) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangle pairs, and the non-zero cells of ``dense`` (upper triangle only; word ids below
+    its side, none of which is in ``pairs``), with their mirror images as block keys, grouped by block.
 
     Pair (i, j) goes to block (i % N, j % N) at local cell (i // N, j // N), and (j, i) to its
     mirror. A value too big for ``value_bits`` is split over several keys of the same cell.
@@ -181,36 +182,47 @@ def block_keys(pairs, sums, id_bits, num_shards, shard_size, value_bits) -> tupl
     """
     limit = (np.int64(1) << value_bits) - 1
     id_mask = (1 << id_bits) - 1
-    n_blocks = num_shards * num_shards
-    starts = np.zeros(n_blocks + 1, dtype=np.int64)
-    for k in range(pairs.size):
-        i, j = pairs[k] >> id_bits, pairs[k] & id_mask
-        pieces = 1 if sums[k] <= limit else 1 + (sums[k] - 1) // limit
+    side = dense.shape[0]
+    flat = dense.ravel()
+    cells = np.flatnonzero(flat)
+    total = pairs.size + cells.size
+    starts = np.zeros(num_shards * num_shards + 1, dtype=np.int64)
+    for k in range(total):
+        if k < pairs.size:
+            i, j, w = pairs[k] >> id_bits, pairs[k] & id_mask, sums[k]
+        else:
+            c = cells[k - pairs.size]
+            i, j, w = c // side, c % side, flat[c]
+        pieces = 1 if w <= limit else 1 + (w - 1) // limit
         starts[(i % num_shards) * num_shards + j % num_shards + 1] += pieces
         if i != j:
             starts[(j % num_shards) * num_shards + i % num_shards + 1] += pieces
-    for b in range(n_blocks):
+    for b in range(starts.size - 1):
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
     keys = np.empty(starts[-1], dtype=np.uint64)
     shift = np.uint64(value_bits)
-    for k in range(pairs.size):
-        i, j = pairs[k] >> id_bits, pairs[k] & id_mask
+    for k in range(total):
+        if k < pairs.size:
+            i, j, w = pairs[k] >> id_bits, pairs[k] & id_mask, sums[k]
+        else:
+            c = cells[k - pairs.size]
+            i, j, w = c // side, c % side, flat[c]
         for mirror in range(2 if i != j else 1):
             a, b = (i, j) if mirror == 0 else (j, i)
             block = (a % num_shards) * num_shards + b % num_shards
             cell = np.uint64((a // num_shards) * shard_size + b // num_shards) << shift
-            w = sums[k]
-            while w > limit:
+            left = w
+            while left > limit:
                 keys[fill[block]] = cell | np.uint64(limit)
                 fill[block] += 1
-                w -= limit
-            keys[fill[block]] = cell | np.uint64(w)
+                left -= limit
+            keys[fill[block]] = cell | np.uint64(left)
             fill[block] += 1
     return keys, starts
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def sum_block_keys(sorted_keys, value_bits) -> tuple[np.ndarray, np.ndarray]:
     """Sorted block keys -> (unique local cell indices, summed values)."""
     shift = np.uint64(value_bits)
