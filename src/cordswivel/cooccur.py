@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _PartitionTokens:
-    types: list[str]
+    types: bytes  # the group's token types, UTF-8, newline-separated (tokens hold no whitespace)
     counts: np.ndarray  # (types,) int64
     ids_path: str
     tokens: int
@@ -88,7 +88,8 @@ def _tokenize_partitions(
     ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, len(local))
     with open(ids_path, "wb") as handle:
         np.savez(handle, ids=ids, lengths=lengths)
-    return _PartitionTokens(list(local), counts, ids_path, int(ids.size), int(lengths.size), skips)
+    types = "\n".join(local).encode("utf-8", "surrogatepass")  # a few bytes a type, where a str takes 50
+    return _PartitionTokens(types, counts, ids_path, int(ids.size), int(lengths.size), skips)
 
 
 def _lut_path(ids_path: str) -> str:
@@ -102,8 +103,9 @@ def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarra
     index: dict[str, int] = {}
     numbers = []
     for part in pass1:
-        numbers.append(np.fromiter((index.setdefault(t, len(index)) for t in part.types), np.int64, len(part.types)))
-        part.types = []
+        types = part.types.decode("utf-8", "surrogatepass").split("\n") if part.counts.size else []
+        numbers.append(np.fromiter((index.setdefault(t, len(index)) for t in types), np.int64, len(types)))
+        part.types = b""
     counts = np.zeros(len(index), dtype=np.int64)
     for part, number in zip(pass1, numbers, strict=True):
         counts[number] += part.counts  # a group's type numbers are distinct
