@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cordswivel.chunks import ChunkInterner, map_chunks
+from cordswivel.tokenizer import normalize_token
 
 SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 text = st.text(alphabet=st.one_of(st.sampled_from(SPACES + "ab.,-é€"), st.characters()), max_size=60)
@@ -51,3 +52,16 @@ def test_map_chunks_drops_unmapped_chunks_and_counts_tokens():
     assert ids.tolist() == np.concatenate(expected).tolist()
     assert kept.tolist() == [len(u) for u in expected]
     assert counts.tolist() == np.bincount(np.concatenate(expected), minlength=4).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(text.filter(lambda u: "\n" not in u), max_size=8))
+def test_tokens_strip_punctuation_as_normalize_token_does(units):
+    interner = ChunkInterner(capacity=2)
+    data = [u.encode("utf-8", "surrogatepass") for u in units]
+    interner.add(b"\n".join(data), np.cumsum([len(d) + 1 for d in data]))
+    mapping, joined = interner.tokens()
+    tokens = joined.decode("utf-8", "surrogatepass").split("\n") if joined else []
+    expected = [normalize_token(chunk) for chunk in interner.chunks()]
+    assert [tokens[m] if m >= 0 else "" for m in mapping] == expected
+    assert sorted(tokens) == sorted({t for t in expected if t})  # each token once

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .tokenizer import WHITESPACE
+from .tokenizer import PUNCTUATION, WHITESPACE
 
 _ASCII_SPACE = np.zeros(128, dtype=np.bool_)
 _MULTIBYTE_SPACE = []
@@ -26,6 +26,8 @@ _SPACE_PATTERNS = np.zeros((len(_MULTIBYTE_SPACE), 4), dtype=np.uint8)
 _SPACE_LENGTHS = np.array([len(p) for p in _MULTIBYTE_SPACE], dtype=np.int64)
 for _k, _pattern in enumerate(_MULTIBYTE_SPACE):
     _SPACE_PATTERNS[_k, : len(_pattern)] = np.frombuffer(_pattern, dtype=np.uint8)
+_PUNCTUATION = np.zeros(256, dtype=np.bool_)
+_PUNCTUATION[np.frombuffer(PUNCTUATION.encode("ascii"), dtype=np.uint8)] = True  # all ASCII: bytes strip as chars do
 _SPACE_LEADS = np.zeros(256, dtype=np.bool_)
 _SPACE_LEADS[_SPACE_PATTERNS[:, 0]] = True
 
@@ -212,6 +214,21 @@ class ChunkInterner:
             grown[:used] = self._bytes[:used]
             self._bytes = grown
 
+    def tokens(self) -> tuple[np.ndarray, bytes]:
+        """The chunks stripped of punctuation as ``tokenizer.normalize_token`` strips them, interned:
+        (token id of each chunk id, -1 where nothing is left; the tokens, UTF-8, newline-separated)."""
+        buffer, ends = _strip_chunks(self._bytes, self._offsets[: self._n + 1], _PUNCTUATION)
+        tokens = ChunkInterner()
+        ids, lengths = tokens.add(buffer.tobytes(), ends)
+        mapping = np.full(self._n, -1, dtype=np.int32)
+        mapping[lengths == 1] = ids
+        return mapping, tokens._joined()
+
+    def _joined(self) -> bytes:
+        """The chunks, newline-separated."""
+        used = self._offsets[: self._n + 1]
+        return np.insert(self._bytes[: used[-1]], used[1:-1], np.uint8(10)).tobytes()
+
     def chunks(self) -> list[str]:
         """The distinct chunks, by id."""
         data = self._bytes.tobytes()
@@ -240,3 +257,25 @@ def map_chunks(chunk_ids, lengths, mapping, n_tokens) -> tuple[np.ndarray, np.nd
         start += lengths[u]
         lengths[u] = kept
     return chunk_ids[:n], lengths, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def _strip_chunks(type_bytes, offsets, strip) -> tuple[np.ndarray, np.ndarray]:
+    """The chunks without the leading and trailing bytes that ``strip`` marks, each as one unit of a
+    new buffer (units end one byte after their last byte; an empty unit has no chunk)."""
+    buffer = np.empty(offsets[-1] + offsets.size, dtype=np.uint8)
+    ends = np.empty(offsets.size - 1, dtype=np.int64)
+    n = 0
+    for k in range(offsets.size - 1):
+        first, last = offsets[k], offsets[k + 1]
+        while first < last and strip[type_bytes[first]]:
+            first += 1
+        while last > first and strip[type_bytes[last - 1]]:
+            last -= 1
+        for m in range(first, last):
+            buffer[n] = type_bytes[m]
+            n += 1
+        buffer[n] = 10  # a newline, which the interner splits on
+        n += 1
+        ends[k] = n
+    return buffer[:n], ends

@@ -74,21 +74,25 @@ def _tokenize_partitions(
             chunk_ids, lengths = interner.add(buffer, unit_ends)
             id_parts.append(chunk_ids)
             length_parts.append(lengths)
-    # Normalize each distinct chunk once, with the tokenizer's own normalize_token.
-    local: collections.defaultdict[str, int] = collections.defaultdict()
-    local.default_factory = local.__len__
-    mapping = np.fromiter(
-        (local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in interner.chunks())),
-        dtype=np.int32,
-        count=len(interner),
-    )
+    if lowercase:  # Unicode lowercasing: each distinct chunk once, by the tokenizer's own normalize_token
+        local: collections.defaultdict[str, int] = collections.defaultdict()
+        local.default_factory = local.__len__
+        mapping = np.fromiter(
+            (local[t] if t else -1 for t in (normalize_token(w, lowercase) for w in interner.chunks())),
+            dtype=np.int32,
+            count=len(interner),
+        )
+        n_types, types = len(local), "\n".join(local).encode("utf-8", "surrogatepass")
+    else:
+        mapping, types = interner.tokens()
+        n_types = int(mapping.max()) + 1 if mapping.size else 0
     chunk_ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)
     lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
     del id_parts, length_parts
-    ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, len(local))
+    ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, n_types)
     with open(ids_path, "wb") as handle:
         np.savez(handle, ids=ids, lengths=lengths)
-    types = "\n".join(local).encode("utf-8", "surrogatepass")  # a few bytes a type, where a str takes 50
+    # types travel as one UTF-8 blob: a few bytes a type, where a str object takes 50
     return _PartitionTokens(types, counts, ids_path, int(ids.size), int(lengths.size), skips)
 
 
@@ -240,7 +244,9 @@ def _merge_row_shard(
 
 def load_kernels() -> None:
     """Load the compiled counting kernels (about half a second), e.g. before worker processes fork."""
-    chunk_ids, lengths = ChunkInterner().add(b"a b", np.array([3]))
+    interner = ChunkInterner()
+    chunk_ids, lengths = interner.add(b"a b", np.array([3]))
+    interner.tokens()
     map_chunks(chunk_ids, lengths, np.array([0, -1], dtype=np.int32), 1)
     keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
     weights = unit_weights(1)
