@@ -14,6 +14,7 @@ from cordswivel.pairkeys import (
     block_value_bits,
     count_pairs,
     count_unit,
+    merge_in_place,
     merge_sums,
     radix_sort,
     reduce_pair_keys,
@@ -137,3 +138,20 @@ def test_block_keys_take_dense_cells_as_pairs():
     assert starts.tolist() == want_starts.tolist()
     for b in range(4):
         assert sorted(got[starts[b] : starts[b + 1]].tolist()) == sorted(want[starts[b] : starts[b + 1]].tolist())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_merge_in_place_sums_cells_found_in_both_runs(seed):
+    rng = np.random.default_rng(seed)
+    held = np.unique(rng.integers(0, 60, rng.integers(0, 40)))
+    run = np.unique(rng.integers(0, 60, rng.integers(0, 40)))
+    held_sums, run_sums = rng.integers(1, 9, held.size), rng.integers(1, 9, run.size)
+    expected: dict[int, int] = {}
+    for cell, value in [*zip(held.tolist(), held_sums.tolist()), *zip(run.tolist(), run_sums.tolist())]:
+        expected[cell] = expected.get(cell, 0) + value
+    room = held.size + run.size + int(rng.integers(0, 3))
+    buffer_cells, buffer_sums = np.zeros(room, np.int64), np.zeros(room, np.int64)
+    buffer_cells[: held.size], buffer_sums[: held.size] = held, held_sums
+    n = merge_in_place(buffer_cells, buffer_sums, held.size, run, run_sums)
+    assert buffer_cells[:n].tolist() == sorted(expected)
+    assert buffer_sums[:n].tolist() == [expected[c] for c in sorted(expected)]

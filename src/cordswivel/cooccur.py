@@ -35,7 +35,7 @@ from .pairkeys import (
     block_value_bits,
     count_pairs,
     count_unit,
-    merge_into,
+    merge_in_place,
     merge_sums,
     radix_sort,
     reduce_pair_keys,
@@ -120,19 +120,19 @@ def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarra
 
 
 class _SummedPairs:
-    """The summed pairs counted so far, sorted by pair; sorted runs merge in (two buffers, reused)."""
+    """The summed pairs counted so far, sorted by pair; sorted runs merge in, in place."""
 
     def __init__(self, capacity: int) -> None:
         self.pairs, self.sums = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-        self._pairs, self._sums = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
         self.size = 0
 
     def add(self, pairs: np.ndarray, sums: np.ndarray) -> None:
         need = self.size + pairs.size
-        if need > self._pairs.size:
-            self._pairs, self._sums = (np.empty(max(need, 2 * self._pairs.size), dtype=np.int64) for _ in range(2))
-        n = merge_into(self.pairs[: self.size], self.sums[: self.size], pairs, sums, self._pairs, self._sums)
-        self.pairs, self._pairs, self.sums, self._sums, self.size = self._pairs, self.pairs, self._sums, self.sums, n
+        if need > self.pairs.size:
+            grown = max(need, 2 * self.pairs.size)
+            self.pairs = np.concatenate((self.pairs[: self.size], np.empty(grown - self.size, dtype=np.int64)))
+            self.sums = np.concatenate((self.sums[: self.size], np.empty(grown - self.size, dtype=np.int64)))
+        self.size = merge_in_place(self.pairs, self.sums, self.size, pairs, sums)
 
     def add_keys(self, keys: np.ndarray, scratch: np.ndarray, layout: PairKeys, weights: np.ndarray) -> None:
         """Sort and sum pair keys, then merge them in; ``keys`` and ``scratch`` are overwritten."""
@@ -259,7 +259,7 @@ def load_kernels() -> None:
     ordered = radix_sort(packed.view(np.int64), np.empty(packed.size, np.int64), block_value_bits(1), 64)
     cells, sums = sum_block_keys(ordered.view(np.uint64), block_value_bits(1))
     merge_sums(cells, sums, cells, sums)
-    merge_into(cells, sums, cells, sums, np.empty(2, np.int64), np.empty(2, np.int64))
+    merge_in_place(np.concatenate((cells, cells)), np.concatenate((sums, sums)), cells.size, cells, sums)
 
 
 def count_cooccurrences(

@@ -241,6 +241,36 @@ def sum_block_keys(sorted_keys, value_bits) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
+def merge_in_place(cells, sums, size, run_cells, run_sums) -> int:
+    """Merge a sorted (cells, sums) run into the sorted ``cells[:size]``, ``sums[:size]``, summing cells
+    found in both, without a second buffer; returns the new size. The arrays must hold
+    ``size + run_cells.size`` entries.
+
+    The merge runs from the end (so it never overwrites what it has still to read); each cell found
+    in both leaves a gap of one entry, closed by moving the merged part down.
+    """
+    p, q, w = size - 1, run_cells.size - 1, size + run_cells.size - 1
+    while q >= 0:
+        if p >= 0 and cells[p] > run_cells[q]:
+            cells[w], sums[w] = cells[p], sums[p]
+            p -= 1
+        elif p >= 0 and cells[p] == run_cells[q]:
+            cells[w], sums[w] = cells[p], sums[p] + run_sums[q]
+            p -= 1
+            q -= 1
+        else:
+            cells[w], sums[w] = run_cells[q], run_sums[q]
+            q -= 1
+        w -= 1
+    gap = w - p  # cells[:p + 1] are in place; the merged part starts at w + 1
+    end = size + run_cells.size
+    if gap:
+        for k in range(w + 1, end):
+            cells[k - gap], sums[k - gap] = cells[k], sums[k]
+    return end - gap
+
+
+@numba.njit(cache=True, nogil=True)
 def merge_into(cells_a, sums_a, cells_b, sums_b, cells, sums) -> int:
     """Two sorted (cells, sums) runs -> one in ``cells`` and ``sums``, summing cells found in both;
     returns its length. The outputs must hold ``cells_a.size + cells_b.size`` entries."""
