@@ -202,40 +202,76 @@ def _count_partition(
 # --------------------------------------------------------------------------- pass 3: blocks
 
 
+class _SpillFiles:
+    """Reads ranges of the spills' ``.keys`` files into arrays, keeping up to ``OPEN`` of them open."""
+
+    OPEN = 256
+
+    def __init__(self, spills: list[str]) -> None:
+        self.paths = [p + ".keys" for p in spills]
+        self.fds: collections.OrderedDict[int, int] = collections.OrderedDict()
+
+    def read_into(self, k: int, first: int, out: np.ndarray) -> None:
+        """Keys ``first`` to ``first + out.size`` of spill ``k`` into ``out`` (uint64)."""
+        fd = self.fds.pop(k, None)
+        if fd is None:
+            if len(self.fds) >= self.OPEN:
+                os.close(self.fds.popitem(last=False)[1])
+            fd = os.open(self.paths[k], os.O_RDONLY)
+        self.fds[k] = fd
+        view, done = out.data.cast("B"), 0
+        while done < view.nbytes:
+            read = os.preadv(fd, [view[done:]], 8 * first + done)
+            if read <= 0:
+                raise OSError(f"{self.paths[k]}: truncated spill file")
+            done += read
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
 def _merge_row_shard(
     row_shard: int, spills: list[str], num_shards: int, shard_size: int, window: int, block_dir: str, budget: Budget
 ) -> tuple[np.ndarray, int]:
     """Pass 3 for one row shard: sum the spills' cells of each block and write the blocks.
 
-    Reads at most ``budget.merge_entries()`` keys at a time. Returns the row sums of the shard's
-    words (local order) and the number of cells written.
+    Reads at most ``budget.merge_entries()`` keys at a time (each spill file opened once). Returns the
+    row sums of the shard's words (local order) and the number of cells written.
     """
     value_bits, unit = block_value_bits(shard_size), count_unit(window)
-    starts = [np.load(p + ".starts.npy") for p in spills]
+    starts = np.array([np.load(p + ".starts.npy")[row_shard * num_shards :][: num_shards + 1] for p in spills])
     batch = budget.merge_entries()
     row_sums = np.zeros(shard_size)
     nnz = 0
-    for c in range(num_shards):
-        b = row_shard * num_shards + c
-        cells, sums = np.zeros(0, np.int64), np.zeros(0, np.int64)
-        pending, size = [], 0
-        for k, prefix in enumerate(spills):
-            first, last = int(starts[k][b]), int(starts[k][b + 1])
-            if last > first:
-                pending.append(np.fromfile(prefix + ".keys", dtype=np.uint64, count=last - first, offset=8 * first))
-                size += last - first
-            if pending and (size >= batch or k == len(spills) - 1):
-                keys = np.concatenate(pending).view(np.int64)
-                pending, size = [], 0
-                keys = radix_sort(keys, np.empty_like(keys), value_bits, 64)
-                cells, sums = merge_sums(cells, sums, *sum_block_keys(keys.view(np.uint64), value_bits))
-                del keys
-        out = np.empty(cells.size, dtype=CELL)
-        out["row"], out["col"] = cells // shard_size, cells % shard_size
-        out["count"] = sums / unit
-        np.save(Path(block_dir) / block_name(row_shard, c), out, allow_pickle=False)
-        row_sums += np.bincount(out["row"], weights=out["count"], minlength=shard_size)
-        nnz += cells.size
+    files = _SpillFiles(spills)
+    try:
+        for c in range(num_shards):
+            sizes = starts[:, c + 1] - starts[:, c]
+            cells, sums = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            k = 0
+            while k < len(spills):
+                # the next spills whose keys of this block fit one batch (at least one spill)
+                last = k + max(1, int(np.searchsorted(np.cumsum(sizes[k:]), batch, "right")))
+                keys = np.empty(int(sizes[k:last].sum()), dtype=np.uint64)
+                filled = 0
+                for spill in range(k, last):
+                    if sizes[spill]:
+                        files.read_into(spill, int(starts[spill, c]), keys[filled : filled + sizes[spill]])
+                        filled += int(sizes[spill])
+                ordered = radix_sort(keys.view(np.int64), np.empty(keys.size, np.int64), value_bits, 64)
+                cells, sums = merge_sums(cells, sums, *sum_block_keys(ordered.view(np.uint64), value_bits))
+                del keys, ordered
+                k = last
+            out = np.empty(cells.size, dtype=CELL)
+            out["row"], out["col"] = cells // shard_size, cells % shard_size
+            out["count"] = sums / unit
+            np.save(Path(block_dir) / block_name(row_shard, c), out, allow_pickle=False)
+            row_sums += np.bincount(out["row"], weights=out["count"], minlength=shard_size)
+            nnz += cells.size
+    finally:
+        files.close()
     return row_sums, nnz
 
 
