@@ -1,12 +1,15 @@
 """Vocabulary and co-occurrence counting: three Dask passes from a corpus to Swivel shards.
 
-Pass 1 tokenizes each partition once, counts its token types and keeps its token ids in a scratch
-file. Pass 2 maps those ids to vocabulary ids and counts co-occurrences (``pairkeys``): OOV tokens
-are dropped first (the window stretches over them), each pair (w[p], w[p+d]), d = 1..window, inside
-one unit adds 1/d to both (i, j) and (j, i), and every token occurrence adds 1 to (i, i). Partial
-counts spill to scratch files whenever the worker's share of the memory budget fills. Pass 3 sums
-the spills of each row shard into its blocks. Counts are summed as integers in count units, so any
-partitioning, spilling or scheduling gives identical shards (format: ``shards``).
+The partitions are packed into groups of similar size, one task each. Pass 1 tokenizes each group
+once, counts its token types and keeps its token ids in a scratch file; the driver numbers the types
+of all groups, builds the vocabulary and saves each group's token-to-word table. Pass 2 maps the ids
+to vocabulary ids and counts co-occurrences (``pairkeys``): OOV tokens are dropped first (the window
+stretches over them), each pair (w[p], w[p+d]), d = 1..window, inside one unit adds 1/d to both
+(i, j) and (j, i), and every token occurrence adds 1 to (i, i). Partial counts are radix-sorted,
+summed and merged in memory, and spill to scratch files (each pair once a spill) whenever the
+worker's share of the memory budget fills. Pass 3 sums the spills of each row shard into its
+blocks. Counts are summed as integers in count units, so any partitioning, spilling or scheduling
+gives identical shards (format: ``shards``).
 """
 
 from __future__ import annotations
