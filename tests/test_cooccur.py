@@ -8,8 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from cordswivel.config import CooccurConfig
 from cordswivel import cooccur
+from cordswivel.config import CooccurConfig
 from cordswivel.cooccur import count_cooccurrences
 from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
