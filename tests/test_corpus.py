@@ -42,6 +42,19 @@ def test_partitions_cover_every_unit_once(tmp_path):
     assert sorted(seen) == sorted(lines + ["x", "y"])
 
 
+def test_partition_groups_hold_every_partition_once_in_balanced_groups(tmp_path):
+    for k in range(12):
+        (tmp_path / f"f{k:02d}.txt").write_text("word " * (1000 * (k + 1)))
+    corpus = open_corpus([tmp_path])
+    groups = corpus.partition_groups(3)
+    assert len(groups) == 3
+    parts = sorted((str(p.source.path), p.index, p.count) for group in groups for p in group)
+    assert parts == sorted((str(p.source.path), p.index, p.count) for p in corpus.partitions(3))
+    sizes = [sum(p.source.size() // p.count for p in group) for group in groups]
+    assert max(sizes) - min(sizes) <= 5000  # largest first, each to the lightest group: even here
+    assert len(corpus.partition_groups(3, max_bytes=20_000)) >= sum(sizes) // 20_000  # more, smaller groups
+
+
 # --------------------------------------------------------------------------- bad input
 
 
