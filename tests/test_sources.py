@@ -50,6 +50,20 @@ def test_unit_batches_hold_the_units_separated_by_one_byte(tmp_path):
     assert [buffer[a:b].rstrip(b"\n").decode() for a, b in zip(starts, ends, strict=True)] == ["é x", "y", "z"]
 
 
+def test_text_unit_batches_are_the_lines_valid_or_not(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"one two\n\nbad \xff\nthr\xc3\xa9e\r\n")
+    skips, units = SkipCounts(), []
+    for buffer, ends in TextFile(path).unit_batches(ErrorPolicy("skip", skips), Selection()):
+        starts = [0, *ends[:-1].tolist()]
+        units += [buffer[a:b].rstrip(b"\n") for a, b in zip(starts, ends, strict=True)]
+    assert units == [b"one two", b"", "thr\u00e9e\r".encode()]
+    assert skips == {"invalid UTF-8": 1}
+    path.write_bytes(b"one two\n\nthree\n")  # all valid: one joined buffer, the same units
+    ((buffer, ends),) = TextFile(path).unit_batches(ErrorPolicy(), Selection())
+    assert buffer == b"one two\n\nthree" and ends.tolist() == [8, 9, 15]
+
+
 def test_on_error_must_be_raise_or_skip():
     with pytest.raises(ConfigError, match="on_error must be one of"):
         ErrorPolicy("ignore")

@@ -47,6 +47,7 @@ class LineBatch:
     line_of: LineNumbers
     lines: list[tuple[int, bytes]]
     read: int
+    joined: bytes | None = None  # the lines joined by newlines, where a reader has already done so
 
 
 def _whole_lines(handle: BinaryIO, start: int, end: int | None) -> Iterator[list[bytes]]:

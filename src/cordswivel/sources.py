@@ -115,21 +115,27 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
             read = batch.read
             if batch.lines and batch.lines[0][0] == 1 and batch.line_of.start == 0:
                 batch.lines[0] = (1, batch.lines[0][1].removeprefix(UTF8_BOM))  # a byte-order mark is no text
+            if not batch.lines:
+                continue
+            joined = b"\n".join([raw for _, raw in batch.lines])
             try:
-                b"\n".join(raw for _, raw in batch.lines).decode("utf-8")
-                valid = batch.lines
+                joined.decode("utf-8")
             except UnicodeDecodeError:
-                valid = []
-                for n, raw in batch.lines:  # report each bad line at its place, after the lines before it
-                    try:
-                        decode(raw, path, batch.line_of(n))
-                    except CorpusError as error:
-                        if valid:
-                            yield LineBatch(batch.line_of, valid, read)
-                            valid = []
-                        policy(error)
-                        continue
-                    valid.append((n, raw))
+                pass
+            else:
+                yield LineBatch(batch.line_of, batch.lines, read, joined)
+                continue
+            valid: list[tuple[int, bytes]] = []
+            for n, raw in batch.lines:  # report each bad line at its place, after the lines before it
+                try:
+                    decode(raw, path, batch.line_of(n))
+                except CorpusError as error:
+                    if valid:
+                        yield LineBatch(batch.line_of, valid, read)
+                        valid = []
+                    policy(error)
+                    continue
+                valid.append((n, raw))
             if valid:
                 yield LineBatch(batch.line_of, valid, read)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -201,9 +207,10 @@ class TextFile(Source):
 
     def unit_batches(self, policy: ErrorPolicy, selection: Selection) -> Iterator[tuple[bytes, np.ndarray]]:
         for batch in read_lines(self.path, policy, selection):
-            lines = [raw for _, raw in batch.lines]
             # a trailing \r is whitespace to the tokenizer: no need to strip it here
-            yield b"\n".join(lines), np.cumsum([len(raw) + 1 for raw in lines], dtype=np.int64)
+            text = batch.joined if batch.joined is not None else b"\n".join([raw for _, raw in batch.lines])
+            newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
+            yield text, np.append(newlines + 1, len(text) + 1)
 
 
 @dataclass(frozen=True)
