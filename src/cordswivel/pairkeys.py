@@ -172,6 +172,15 @@ def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights, pairs, sums) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def _cell(k, pairs, sums, id_bits, id_mask, cells, flat, side) -> tuple[int, int, int]:
+    """(i, j, value) of the k-th cell of ``block_keys``: the pairs first, then the dense cells."""
+    if k < pairs.size:
+        return pairs[k] >> id_bits, pairs[k] & id_mask, sums[k]
+    c = cells[k - pairs.size]
+    return c // side, c % side, flat[c]
+
+
+@numba.njit(cache=True, nogil=True)
 def block_keys(pairs, sums, dense, id_bits, num_shards, shard_size, value_bits) -> tuple[np.ndarray, np.ndarray]:
     """Upper-triangle pairs, and the non-zero cells of ``dense`` (upper triangle only; word ids below
     its side, none of which is in ``pairs``), with their mirror images as block keys, grouped by block.
@@ -188,11 +197,7 @@ def block_keys(pairs, sums, dense, id_bits, num_shards, shard_size, value_bits) 
     total = pairs.size + cells.size
     starts = np.zeros(num_shards * num_shards + 1, dtype=np.int64)
     for k in range(total):
-        if k < pairs.size:
-            i, j, w = pairs[k] >> id_bits, pairs[k] & id_mask, sums[k]
-        else:
-            c = cells[k - pairs.size]
-            i, j, w = c // side, c % side, flat[c]
+        i, j, w = _cell(k, pairs, sums, id_bits, id_mask, cells, flat, side)
         pieces = 1 if w <= limit else 1 + (w - 1) // limit
         starts[(i % num_shards) * num_shards + j % num_shards + 1] += pieces
         if i != j:
@@ -203,11 +208,7 @@ def block_keys(pairs, sums, dense, id_bits, num_shards, shard_size, value_bits) 
     keys = np.empty(starts[-1], dtype=np.uint64)
     shift = np.uint64(value_bits)
     for k in range(total):
-        if k < pairs.size:
-            i, j, w = pairs[k] >> id_bits, pairs[k] & id_mask, sums[k]
-        else:
-            c = cells[k - pairs.size]
-            i, j, w = c // side, c % side, flat[c]
+        i, j, w = _cell(k, pairs, sums, id_bits, id_mask, cells, flat, side)
         for mirror in range(2 if i != j else 1):
             a, b = (i, j) if mirror == 0 else (j, i)
             block = (a % num_shards) * num_shards + b % num_shards
