@@ -131,10 +131,10 @@ class _SummedPairs:
 
     def add(self, pairs: np.ndarray, sums: np.ndarray) -> None:
         need = self.size + pairs.size
-        if need > self.pairs.size:
-            grown = max(need, 2 * self.pairs.size)
-            self.pairs = np.concatenate((self.pairs[: self.size], np.empty(grown - self.size, dtype=np.int64)))
-            self.sums = np.concatenate((self.sums[: self.size], np.empty(grown - self.size, dtype=np.int64)))
+        if need > self.pairs.size:  # grown in place (realloc): no copy beside the old arrays
+            grown = max(need, self.pairs.size + self.pairs.size // 2)
+            self.pairs.resize(grown, refcheck=False)
+            self.sums.resize(grown, refcheck=False)
         self.size = merge_in_place(self.pairs, self.sums, self.size, pairs, sums)
 
     def add_keys(self, keys: np.ndarray, scratch: np.ndarray, layout: PairKeys, weights: np.ndarray) -> None:

@@ -151,7 +151,7 @@ def radix_sort(keys, scratch, low, high) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights, pairs, sums) -> int:
-    """Pair keys grouped by pair -> the unique pairs ``i << id_bits | j`` in ``pairs`` and their summed
+    """Pair keys sorted by pair -> the unique pairs ``i << id_bits | j`` in ``pairs`` and their summed
     weights (count units) in ``sums``; returns how many. ``pairs`` may be ``sorted_keys`` itself."""
     d_mask = (1 << d_bits) - 1
     id_mask = (1 << id_bits) - 1
