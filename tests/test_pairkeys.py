@@ -75,10 +75,10 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     weights = unit_weights(window)
     # a buffer too small for all units: count in rounds, as a worker does between spills
     keys = np.empty(12 * (window + 1), dtype=np.int64)
-    rounds, first, offset = [], 0, 0
+    rounds, first, offset, unit = [], 0, 0, np.empty(int(lengths.max()), np.int64)
     while first < lengths.size:
         n, counted = count_pairs(
-            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, 0
+            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, 0, unit
         )
         assert counted > 0 and n <= keys.size
         rounds.append(keys[:n].copy())
@@ -107,9 +107,15 @@ def test_count_pairs_stops_before_a_unit_that_might_not_fit():
     keys = np.empty(12, dtype=np.int64)
     dense, lut, weights = np.zeros((1, 1), np.int64), np.arange(9), unit_weights(2)
     # at most 3 keys per token at window 2: a unit of 3 tokens fits next to 2 keys held, not next to 8
-    n, counted = count_pairs(np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, 2, 4, 2, weights, dense, keys, 2)
+    unit = np.empty(3, np.int64)
+    n, counted = count_pairs(
+        np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, 2, 4, 2, weights, dense, keys, 2, unit
+    )
     assert (n, counted) == (8, 1)  # 3 diagonal keys and 3 pairs of the first unit after the 2 held
-    assert count_pairs(np.arange(1, 4, dtype=np.int32), np.array([3]), lut, 2, 4, 2, weights, dense, keys, 5) == (5, 0)
+    counted_now = count_pairs(
+        np.arange(1, 4, dtype=np.int32), np.array([3]), lut, 2, 4, 2, weights, dense, keys, 5, unit
+    )
+    assert counted_now == (5, 0)
 
 
 @pytest.mark.parametrize(("low", "high"), [(0, 63), (4, 38), (40, 64), (7, 8), (5, 5)])

@@ -175,10 +175,11 @@ def _count_partition(
     keys, scratch = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
     summed, spill_pairs = _SummedPairs(min(capacity, budget.spill_pairs())), budget.spill_pairs()
     spills: list[str] = []
+    unit = np.empty(int(lengths.max()) if lengths.size else 0, dtype=np.int64)
     held = first = offset = 0
     while first < lengths.size:
         held, counted = count_pairs(
-            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, held
+            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, held, unit
         )
         offset += int(lengths[first : first + counted].sum())
         first += counted
@@ -290,7 +291,8 @@ def load_kernels() -> None:
     keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
     weights = unit_weights(1)
     dense = np.zeros((1, 1), np.int64)
-    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), np.arange(2), 1, 1, 1, weights, dense, keys, 0)
+    unit = np.empty(2, np.int64)
+    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), np.arange(2), 1, 1, 1, weights, dense, keys, 0, unit)
     ordered = radix_sort(keys[:n], scratch, 1, 3)
     n = reduce_pair_keys(ordered, 1, 1, weights, ordered, scratch)
     packed, _ = block_keys(ordered[:n], scratch[:n], dense, 1, 1, 1, block_value_bits(1))

@@ -61,20 +61,17 @@ def block_value_bits(shard_size: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys, n_keys) -> tuple[int, int]:
+def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys, n_keys, unit) -> tuple[int, int]:
     """Count units into ``dense`` and ``keys`` (from ``keys[n_keys]`` on) while the next one surely fits.
 
     ``ids`` are token ids of consecutive units, ``lengths`` their token counts, ``lut`` maps token ids
     to word ids (-1: out of vocabulary, dropped before windowing). Word ids below ``dense.shape[0]``
     accumulate in ``dense`` (upper triangle, count units); other pairs are written to ``keys``. A unit
     of n tokens writes at most ``n * (window + 1)`` keys; counting stops before a unit that might not
-    fit. Returns (keys now held, units counted).
+    fit. ``unit`` (int64) is room for the word ids of the longest unit. Returns (keys now held, units
+    counted).
     """
     dense_size = dense.shape[0]
-    longest = 0
-    for length in lengths:
-        longest = max(longest, length)
-    unit = np.empty(longest, dtype=np.int64)
     start = 0
     for u in range(lengths.size):
         length = lengths[u]
@@ -272,9 +269,10 @@ def merge_in_place(cells, sums, size, run_cells, run_sums) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def merge_into(cells_a, sums_a, cells_b, sums_b, cells, sums) -> int:
-    """Two sorted (cells, sums) runs -> one in ``cells`` and ``sums``, summing cells found in both;
-    returns its length. The outputs must hold ``cells_a.size + cells_b.size`` entries."""
+def merge_sums(cells_a, sums_a, cells_b, sums_b) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted (cells, sums) runs -> one, summing cells found in both."""
+    cells = np.empty(cells_a.size + cells_b.size, dtype=np.int64)
+    sums = np.empty(cells.size, dtype=np.int64)
     p = q = n = 0
     while p < cells_a.size and q < cells_b.size:
         if cells_a[p] < cells_b[q]:
@@ -294,13 +292,4 @@ def merge_into(cells_a, sums_a, cells_b, sums_b, cells, sums) -> int:
     for k in range(q, cells_b.size):
         cells[n], sums[n] = cells_b[k], sums_b[k]
         n += 1
-    return n
-
-
-@numba.njit(cache=True, nogil=True)
-def merge_sums(cells_a, sums_a, cells_b, sums_b) -> tuple[np.ndarray, np.ndarray]:
-    """Two sorted (cells, sums) runs -> one, summing cells found in both."""
-    cells = np.empty(cells_a.size + cells_b.size, dtype=np.int64)
-    sums = np.empty(cells.size, dtype=np.int64)
-    n = merge_into(cells_a, sums_a, cells_b, sums_b, cells, sums)
     return cells[:n], sums[:n]
