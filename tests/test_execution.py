@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
 import pytest
 
 from cordswivel.errors import ConfigError
@@ -50,3 +55,48 @@ def test_runner_gives_results_in_order_and_ticks_progress(workers):
         assert run.workers == workers
         assert run.compute([dask.delayed(_square)(k) for k in range(5)], label="squares") == (0, 1, 4, 9, 16)
     assert ticks == [1] * 5 + ["closed"]
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="holds signals with pthread_sigmask")
+def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monkeypatch):
+    from cordswivel import execution
+
+    pools = []
+
+    def start_then_signal(workers, preload):  # the signal lands as the last worker has started
+        pools.append(real(workers, preload))
+        os.kill(os.getpid(), signal.SIGTERM)
+        pools.append("not cut short")
+        return pools[0]
+
+    def stop(signum, frame):
+        raise _Stop
+
+    real = execution.process_pool
+    monkeypatch.setattr(execution, "process_pool", start_then_signal)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(_Stop), execution.runner(workers=2, scheduler=None):
+            pytest.fail("the held signal should have stopped the runner before its first task")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert pools[1] == "not cut short" and len(pools[0]._processes or {}) in (0, 2)  # shut down: None
+    assert multiprocessing.active_children() == [] and _children_of(os.getpid()) == []
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGTERM, signal.SIGINT} == set()
+
+
+def _children_of(pid):
+    """Live child processes of ``pid`` read from /proc (none where it is absent)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(stat.parent.name))
+    return kids

@@ -52,6 +52,10 @@ from .vocab import build_vocabulary
 
 log = logging.getLogger(__name__)
 
+GROUPS_PER_WORKER = (
+    2  # counting tasks per worker: enough to balance uneven groups, few enough to pay each task's costs rarely
+)
+
 # --------------------------------------------------------------------------- pass 1: tokens
 
 
@@ -330,14 +334,13 @@ def count_cooccurrences(
     check_output_free(out_dir, overwrite)
     started = time.perf_counter()
     limit = parse_size(memory_limit) if memory_limit is not None else default_memory_limit()
-    with (
-        runner(workers=workers, scheduler=scheduler, progress=progress, preload=load_kernels) as run,
+    with (  # the workers stop before the temporary output is removed
         atomic_directory(out_dir, overwrite=overwrite) as tmp,
+        runner(workers=workers, scheduler=scheduler, progress=progress, preload=load_kernels) as run,
     ):
         budget = Budget.share(limit, run.workers)
         groups = corpus.partition_groups(
-            int(os.environ.get("CS_GROUPS_PER_WORKER", "2")) * run.workers if run.workers > 1 else 1,
-            budget.partition_bytes(),
+            GROUPS_PER_WORKER * run.workers if run.workers > 1 else 1, budget.partition_bytes()
         )
         scratch = tmp / ".tokens"
         scratch.mkdir()

@@ -10,7 +10,9 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,7 +102,37 @@ def process_pool(workers: int, preload: Callable[[], None] | None = None) -> con
     method = "fork" if "fork" in methods and "tensorflow" not in sys.modules else "spawn"
     if method == "fork" and preload is not None:
         preload()
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=_release_signals
+    )
+    for _ in range(workers):  # start the workers now, not inside the first task's submit
+        pool.submit(int)
+    return pool
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends (then they arrive), e.g. while workers start: a
+    worker forked as one lands would be unknown to the pool, so left running, and the exception
+    raised inside a callback from Numba's compiler would be swallowed. Threads started meanwhile keep
+    them blocked, so they reach the main thread."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _release_signals() -> None:
+    """In a new worker: take the signals its parent held while starting it (``signals_held``)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_SIGNALS)
 
 
 class Runner:
@@ -169,13 +201,16 @@ def runner(
         if count <= 1:
             yield Runner(1, progress=progress)
             return
-        pool = process_pool(count, preload)
+        pool = None
         try:
+            with signals_held():  # a Ctrl-C or SIGTERM meanwhile arrives once the pool knows all its workers
+                pool = process_pool(count, preload)
             yield Runner(count, pool=pool, progress=progress)
         except BaseException:  # an error, Ctrl-C or SIGTERM: stop the workers now, not after their tasks
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.kill()
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown()
     finally:
