@@ -77,6 +77,7 @@ def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monke
         raise _Stop
 
     real = execution.process_pool
+    before = _children_of(os.getpid())  # e.g. multiprocessing's resource tracker, started by earlier tests
     monkeypatch.setattr(execution, "process_pool", start_then_signal)
     previous = signal.signal(signal.SIGTERM, stop)
     try:
@@ -85,7 +86,7 @@ def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monke
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert pools[1] == "not cut short" and len(pools[0]._processes or {}) in (0, 2)  # shut down: None
-    assert multiprocessing.active_children() == [] and _children_of(os.getpid()) == []
+    assert multiprocessing.active_children() == [] and set(_children_of(os.getpid())) <= set(before)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGTERM, signal.SIGINT} == set()
 
 
