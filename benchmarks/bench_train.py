@@ -1,15 +1,15 @@
 """Seconds per Swivel training epoch against the FLOP bound measured in the same run.
 
     .venv/bin/python benchmarks/bench_train.py [--shard-size 4096] [--min-count 5] [--epochs 2]
-    .venv/bin/python benchmarks/bench_train.py --full-size [--epochs 1] [--precision bfloat16]
+    .venv/bin/python benchmarks/bench_train.py --full-size [--epochs 1] [--precision auto|float32|bfloat16]
 
 Counts the bundled sample (cased, window 10), or with ``--full-size`` writes synthetic shards of the
 published module's size (V = 135,168, 33 x 33 blocks of 4096, 1% of cells non-zero), trains
 ``--epochs`` epochs (the first includes XLA compilation) and compares the last epoch with
 ``6 * V^2 * dim / R``, where R is the float32 matmul rate of a (4096 x 128) by (128 x 4096) product
 measured here, with TensorFlow (the library that trains) and with NumPy. Also reports the peak
-memory of training. Target: within 1.3x of the (float32) bound. ``--precision bfloat16`` runs the
-matmuls on bfloat16 operands.
+memory of training. Target: within 1.3x of the (float32) bound. ``--precision`` as training's
+(default auto: bfloat16 operands where the CPU computes them natively; float32 or bfloat16 to choose).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cordswivel.config import CooccurConfig, SwivelConfig
+from cordswivel.config import PRECISIONS, CooccurConfig, SwivelConfig
 from cordswivel.cooccur import count_cooccurrences
 from cordswivel.corpus import open_corpus
 from cordswivel.data import cord19_sample_paths
@@ -97,9 +97,9 @@ def main() -> int:
     parser.add_argument("--data-dir")
     parser.add_argument(
         "--precision",
-        choices=("float32", "bfloat16"),
-        default="float32",
-        help="matmul operands (the bound stays the float32 matmul rate)",
+        choices=PRECISIONS,
+        default="auto",
+        help="matmul operands (default %(default)s, as training's; the bound stays the float32 matmul rate)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +137,7 @@ def main() -> int:
         "ratio_to_bound": {k: round(epoch / (flops / v), 2) for k, v in rates.items()},
         "peak_rss_mb": round(peak.rss / 1e6),
         "synthetic": args.full_size,
-        "precision": args.precision,
+        "precision": trainer.precision_,
         "target_ratio": 1.3,
     }
     print(json.dumps(result, indent=2))

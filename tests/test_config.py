@@ -40,7 +40,7 @@ def test_unknown_settings_are_named():
         (SwivelConfig(optimizer="lbfgs"), "optimizer must be one of adagrad, rmsprop, sgd"),
         (SwivelConfig(learning_rate=0), "learning rate must be positive"),
         (SwivelConfig(tolerance=1.0), r"tolerance must be in \[0, 1\)"),
-        (SwivelConfig(precision="float8"), "precision must be one of float32, bfloat16"),
+        (SwivelConfig(precision="float8"), "precision must be one of auto, float32, bfloat16"),
         (ClassifierConfig(batch_size=0), "batch-size must be positive"),
     ],
 )

@@ -1,4 +1,5 @@
-"""Devices and memory: an unknown device is a clear error; training too big for the RAM is refused."""
+"""Devices and memory: an unknown device is a clear error; training too big for the RAM is refused;
+bfloat16 matmuls by default only where the device computes them natively."""
 
 from __future__ import annotations
 
@@ -41,3 +42,40 @@ def test_training_that_cannot_fit_in_memory_is_refused_before_allocating(planted
         SwivelTrainer(SwivelConfig(embedding_dim=dim, epochs=1)).fit(shards, tmp_path / "work")
     check_memory(len(shards.vocab), 128, shards.shard_size)  # a real size passes
     assert training_bytes(1000, 10, 8) == 2 * 4 * 1000 * 10 * 4 + 6 * 64 * 4
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({"avx512f", "avx512_bf16"}, "bfloat16"),
+        ({"amx_bf16", "amx_tile"}, "bfloat16"),
+        ({"avx2", "avx512f"}, "float32"),
+    ],
+)
+def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch, flags, expected):
+    from cordswivel import devices
+
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    assert devices.matmul_precision("auto", ["/cpu:0"]) == expected
+    assert devices.matmul_precision("float32", ["/cpu:0"]) == "float32"
+    assert devices.matmul_precision("bfloat16", ["/cpu:0"]) == "bfloat16"
+
+
+def test_cpu_flags_are_this_machines():
+    from cordswivel.devices import cpu_flags
+
+    if not os.path.exists("/proc/cpuinfo"):
+        assert cpu_flags() == set()
+        return
+    with open("/proc/cpuinfo") as handle:
+        line = next(line for line in handle if line.startswith("flags"))
+    assert cpu_flags() == set(line.split(":")[1].split()) and "fpu" in cpu_flags()
+
+
+def test_training_records_the_precision_it_used(planted_shards, tmp_path, monkeypatch):
+    from cordswivel import devices
+
+    monkeypatch.setattr(devices, "cpu_flags", lambda: set())
+    _, shards = planted_shards
+    trainer = SwivelTrainer(SwivelConfig(embedding_dim=4, epochs=1), devices=["/cpu:0"]).fit(shards, tmp_path / "w")
+    assert trainer.precision_ == "float32"

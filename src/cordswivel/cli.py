@@ -156,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     text = "stop once an epoch lowers the loss by less than this fraction (default %(default)s; 0: never)"
     g.add_argument("--tolerance", type=float, default=SWIV.tolerance, help=text)
-    text = "matmul operands (default %(default)s); bfloat16 is faster on CPUs with AVX512_BF16 or AMX and on GPUs"
+    text = (
+        "matmul operands (default %(default)s: bfloat16 where the CPU has AVX512_BF16 or AMX, or the GPUs "
+        "compute capability 8.0 on, else float32)"
+    )
     g.add_argument("--precision", choices=PRECISIONS, default=SWIV.precision, help=text)
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=SWIV.optimizer, help="default %(default)s")
     g.add_argument("--learning-rate", type=float, default=SWIV.learning_rate, help="default %(default)s")

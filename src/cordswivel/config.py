@@ -14,7 +14,7 @@ from .errors import ConfigError
 DEFAULT_TEXT_FIELDS = ("title", "abstract", "text", "string")  # JSON lines fields read as text
 ON_ERROR_CHOICES = ("raise", "skip")  # what a bad record does
 OPTIMIZERS = ("adagrad", "rmsprop", "sgd")
-PRECISIONS = ("float32", "bfloat16")  # operand types of Swivel's matmuls
+PRECISIONS = ("auto", "float32", "bfloat16")  # operand types of Swivel's matmuls; auto: bfloat16 where native
 # Counting refuses more shard-pair blocks than this (one file each; they grow as (V / shard_size)^2):
 # 256 x 256 shards, where the published module has 33 x 33.
 MAX_BLOCKS = 256 * 256
@@ -73,7 +73,7 @@ class SwivelConfig(_Settings):
     confidence_scale: float = 0.25
     confidence_exponent: float = 0.5
     seed: int = 0  # initialisation and block order
-    precision: str = "float32"  # matmul operands: float32, or bfloat16 (faster where the hardware has it)
+    precision: str = "auto"  # matmul operands: bfloat16 where the devices compute it natively, else float32
 
     def validate(self) -> None:
         if self.embedding_dim < 1:

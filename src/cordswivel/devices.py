@@ -39,6 +39,40 @@ def distribution_strategy(devices: list[str] | None = None) -> Any:
     return tf.distribute.get_strategy()
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def matmul_precision(requested: str, devices: list[str] | None = None) -> str:
+    """The matmul operand type training uses: ``requested``, or for "auto" bfloat16 where every
+    training device computes it natively (GPUs of compute capability 8.0 on, CPUs with AVX512_BF16 or
+    AMX), float32 elsewhere (emulated bfloat16 is slower than float32). Measured on the demo: the
+    same loss, word similarity and SciCite scores either way (benchmarks/README.md)."""
+    import tensorflow as tf
+
+    if requested != "auto":
+        return requested
+    if devices is None:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
+    gpus = tf.config.list_physical_devices("GPU")
+    native = []
+    for key in (_device_key(d) for d in devices) if devices else [("CPU", 0)]:
+        if key is not None and key[0] == "GPU" and key[1] < len(gpus):
+            capability = tf.config.experimental.get_device_details(gpus[key[1]]).get("compute_capability")
+            native.append(capability is not None and tuple(capability) >= (8, 0))
+        else:
+            native.append(bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}))
+    return "bfloat16" if all(native) else "float32"
+
+
 def training_bytes(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> int:
     """Memory training needs, roughly: float32 row and column vectors (and their optimiser slots),
     with their initial copies and checkpoint, plus a few s x s blocks in flight."""

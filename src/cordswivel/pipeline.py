@@ -134,6 +134,7 @@ def run_training(
             "final_loss": float(trainer.losses_[-1]),
             "epochs_trained": len(trainer.losses_),
             "stop_reason": trainer.stop_reason_,
+            "matmul_precision": trainer.precision_,
         }
         embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
         embedding.save(

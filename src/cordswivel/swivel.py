@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from .config import SwivelConfig
-from .devices import check_memory, distribution_strategy
+from .devices import check_memory, distribution_strategy, matmul_precision
 from .errors import ConfigError, TrainingError
 from .fileio import atomic_save_npz, atomic_write_json
 from .shards import CooccurrenceShards
@@ -61,9 +61,12 @@ CHECKPOINT_STATE = "checkpoint.json"
 
 
 def dense_block_terms(scores: Any, row_bias: Any, col_bias: Any, log_total: Any) -> tuple[Any, Any]:
-    """Every cell's unobserved term, counts unseen: (sum of softplus(z), sigmoid(z)) for z = S - b.
+    """Every cell's unobserved term, counts unseen: (per column, the sum of softplus(z); sigmoid(z))
+    for z = S - b.
 
     b = log_total - rb_i - cb_j is the PMI a count of 1 would have. One exp serves both functions.
+    The sums stop at columns: XLA fuses a reduction over rows into the same pass as sigmoid(z), and a
+    column of float32 terms sums more exactly than a whole block.
     Shapes: scores (s, t), row_bias (s,), col_bias (t,); TensorFlow ops, meant to be XLA-compiled.
     """
     import tensorflow as tf
@@ -71,8 +74,8 @@ def dense_block_terms(scores: Any, row_bias: Any, col_bias: Any, log_total: Any)
     z = scores - (log_total - row_bias[:, None] - col_bias[None, :])
     e = tf.exp(-tf.abs(z))
     inverse = 1.0 / (1.0 + e)
-    loss = tf.reduce_sum(tf.maximum(z, 0.0) + tf.math.log1p(e))
-    return loss, tf.where(z >= 0, inverse, e * inverse)
+    column_loss = tf.reduce_sum(tf.maximum(z, 0.0) + tf.math.log1p(e), axis=0)
+    return column_loss, tf.where(z >= 0, inverse, e * inverse)
 
 
 def observed_block_terms(
@@ -106,17 +109,18 @@ def block_terms(
     """A block's loss (before the 1/sqrt(s t) multiplier) and dL/dS, from its scores and its observed
     cells: the dense terms of every cell, corrected on the observed cells (docs/design.md, "Swivel").
 
-    The terms are computed in float32; dL/dS is returned in the dtype of ``scores`` (bfloat16 when the
-    matmuls run in it).
+    The loss comes in parts, one per column and the correction, to be summed outside the fused pass
+    (XLA would fold that sum into the pass's reduction: slower, and less exact). The terms are computed
+    in float32; dL/dS is returned in the dtype of ``scores`` (bfloat16 when the matmuls run in it).
     """
     import tensorflow as tf
 
     exact = tf.cast(scores, tf.float32)
-    dense_loss, grad_scores = dense_block_terms(exact, row_bias, col_bias, log_total)
+    column_loss, grad_scores = dense_block_terms(exact, row_bias, col_bias, log_total)
     observed_loss, corrections = observed_block_terms(exact, cells, counts, row_bias, col_bias, log_total, confidence)
     shape = tf.shape(grad_scores)
     grad_scores = tf.tensor_scatter_nd_add(tf.reshape(grad_scores, [-1]), cells[:, None], corrections)
-    return dense_loss + observed_loss, tf.cast(tf.reshape(grad_scores, shape), scores.dtype)
+    return tf.concat([column_loss, observed_loss[None]], 0), tf.cast(tf.reshape(grad_scores, shape), scores.dtype)
 
 
 def block_loss_and_gradients(
@@ -145,7 +149,8 @@ def block_loss_and_gradients(
 
     rows, cols = tf.cast(row_vecs, precision), tf.cast(col_vecs, precision)  # no-ops in float32
     scores = tf.matmul(rows, cols, transpose_b=True)  # (s, t)
-    loss, grad_scores = terms(scores, cells, counts, row_bias, col_bias, log_total, confidence)
+    loss_parts, grad_scores = terms(scores, cells, counts, row_bias, col_bias, log_total, confidence)
+    loss = tf.reduce_sum(loss_parts)
     multiplier = tf.math.rsqrt(tf.cast(tf.size(scores), tf.float32))
     grad_rows = tf.cast(tf.matmul(grad_scores, cols), tf.float32)  # (s, d)
     grad_cols = tf.cast(tf.matmul(grad_scores, rows, transpose_a=True), tf.float32)  # (t, d)
@@ -269,8 +274,9 @@ def stop_reason(losses: list[float], config: SwivelConfig) -> str | None:
 class SwivelTrainer:
     """Trains Swivel embeddings on a co-occurrence directory; ``fit`` returns ``self``.
 
-    After ``fit``: ``vectors_`` (V, dim) float32, ``losses_`` and ``epoch_seconds_`` per epoch, and
-    ``stop_reason_`` (converged within the tolerance, or the maximum number of epochs reached).
+    After ``fit``: ``vectors_`` (V, dim) float32, ``losses_`` and ``epoch_seconds_`` per epoch,
+    ``stop_reason_`` (converged within the tolerance, or the maximum number of epochs reached) and
+    ``precision_``, the matmul operand type it used (``devices.matmul_precision``).
     """
 
     def __init__(self, config: SwivelConfig = SwivelConfig(), *, devices: list[str] | None = None) -> None:
@@ -308,6 +314,7 @@ class SwivelTrainer:
 
         strategy = distribution_strategy(self.devices)
         replicas = strategy.num_replicas_in_sync
+        self.precision_ = precision = matmul_precision(cfg.precision, self.devices)
         optimizer = _Optimizer(cfg.optimizer, cfg.learning_rate)
         with strategy.scope():
             variables = [tf.Variable(state["rows"], name="rows"), tf.Variable(state["cols"], name="cols")]
@@ -346,7 +353,7 @@ class SwivelTrainer:
                 log_total,
                 confidence,
                 terms=terms,
-                precision=cfg.precision,
+                precision=precision,
             )
             out = [loss]
             for v, grad in enumerate(grads):
