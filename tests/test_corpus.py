@@ -86,6 +86,18 @@ def test_error_names_the_line(tmp_path):
         list(open_corpus([path]).units())
 
 
+@pytest.mark.parametrize("damage", ["flipped bytes", "wrong CRC"])
+def test_a_corrupt_gzip_stream_is_a_data_error_naming_the_file(tmp_path, damage):
+    data = bytearray(gzip.compress("".join(f"line {k} of words {k * 7919 % 1000}\n" for k in range(20_000)).encode()))
+    if damage == "flipped bytes":
+        data[200:260] = bytes(b ^ 0xFF for b in data[200:260])
+    else:
+        data[-8] ^= 1
+    (tmp_path / "bad.txt.gz").write_bytes(bytes(data))
+    with pytest.raises(CorpusError, match=r"bad\.txt\.gz.*truncated or corrupt gzip"):
+        list(open_corpus([tmp_path / "bad.txt.gz"]).units())
+
+
 def test_truncated_gzip_and_bad_release_json(tmp_path):
     data = gzip.compress(("line\n" * 5000).encode())
     (tmp_path / "cut.txt.gz").write_bytes(data[: len(data) // 2])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cordswivel.errors import ConfigError, ModelFormatError
-from cordswivel.vocab import Vocabulary, build_vocabulary
+from cordswivel.vocab import Vocabulary, build_vocabulary, select_vocabulary
 
 
 def test_order_cap_and_truncation_to_whole_shards():
@@ -18,6 +18,20 @@ def test_order_cap_and_truncation_to_whole_shards():
     assert vocab.get("e") == 3 and vocab.get("zz") == -1 and "a" in vocab and next(iter(vocab)) == "c"
     with pytest.raises(ConfigError, match="empty vocabulary: 1 tokens occur at least 9 times"):
         build_vocabulary(counts, min_count=9, max_vocab=None, shard_size=2)
+
+
+def test_selection_from_arrays_follows_the_rule_and_numbers_every_type():
+    rng = np.random.default_rng(0)
+    types = sorted({"".join(rng.choice(list("abcé"), rng.integers(1, 5))) for _ in range(400)})
+    rng.shuffle(types)
+    counts = rng.integers(1, 12, len(types))
+    vocab, word_of_type = select_vocabulary(types, counts, min_count=3, max_vocab=150, shard_size=7)
+    rule = sorted(
+        ((t, c) for t, c in zip(types, counts.tolist(), strict=True) if c >= 3), key=lambda tc: (-tc[1], tc[0])
+    )
+    rule = rule[: min(150, len(rule)) // 7 * 7]
+    assert list(vocab.tokens) == [t for t, _ in rule] and vocab.counts.tolist() == [c for _, c in rule]
+    assert word_of_type.tolist() == [vocab.get(t) for t in types]
 
 
 def test_file_round_trip_and_errors(tmp_path):

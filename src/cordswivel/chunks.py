@@ -222,9 +222,9 @@ class ChunkInterner:
         ids, lengths = tokens.add(buffer.tobytes(), ends)
         mapping = np.full(self._n, -1, dtype=np.int32)
         mapping[lengths == 1] = ids
-        return mapping, tokens._joined()
+        return mapping, tokens.joined()
 
-    def _joined(self) -> bytes:
+    def joined(self) -> bytes:
         """The chunks, newline-separated."""
         used = self._offsets[: self._n + 1]
         return np.insert(self._bytes[: used[-1]], used[1:-1], np.uint8(10)).tobytes()

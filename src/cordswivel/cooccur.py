@@ -48,7 +48,7 @@ from .pairkeys import (
 from .shards import BLOCK_DIR, CELL, CooccurStats, block_name, write_metadata
 from .sources import ErrorPolicy, SkipCounts
 from .tokenizer import normalize_token
-from .vocab import build_vocabulary
+from .vocab import select_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +110,21 @@ def _lut_path(ids_path: str) -> str:
 
 def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
     """The corpus' token types, their counts, and for each group the type number of each of its token
-    ids (one dict operation per group and type; the groups' type lists are emptied)."""
-    index: dict[str, int] = {}
+    ids (interned as the tokenizer interns chunks: each group's newline-separated types, one unit a
+    type; the groups' type lists are emptied)."""
+    interner = ChunkInterner()
     numbers = []
     for part in pass1:
-        types = part.types.decode("utf-8", "surrogatepass").split("\n") if part.counts.size else []
-        numbers.append(np.fromiter((index.setdefault(t, len(index)) for t in types), np.int64, len(types)))
+        blob = np.frombuffer(part.types, dtype=np.uint8)
+        ends = np.append(np.flatnonzero(blob == 10), blob.size) if part.counts.size else np.zeros(0, np.int64)
+        number, _ = interner.add(part.types, ends)
+        numbers.append(number.astype(np.int64))
         part.types = b""
-    counts = np.zeros(len(index), dtype=np.int64)
+    types = interner.joined().decode("utf-8", "surrogatepass").split("\n") if len(interner) else []
+    counts = np.zeros(len(types), dtype=np.int64)
     for part, number in zip(pass1, numbers, strict=True):
         counts[number] += part.counts  # a group's type numbers are distinct
-    return list(index), counts, numbers
+    return types, counts, numbers
 
 
 # --------------------------------------------------------------------------- pass 2: pairs
@@ -354,14 +358,10 @@ def count_cooccurrences(
         )
         types, type_counts, numbers = _word_ids(pass1)
         pass_seconds = {"vocabulary": time.perf_counter() - started}
-        vocab = build_vocabulary(
-            zip(types, type_counts.tolist(), strict=True),
-            min_count=config.min_count,
-            max_vocab=config.max_vocab,
-            shard_size=config.shard_size,
+        vocab, word_of_type = select_vocabulary(
+            types, type_counts, min_count=config.min_count, max_vocab=config.max_vocab, shard_size=config.shard_size
         )
         vocab.save(tmp)
-        word_of_type = np.fromiter((vocab.get(t) for t in types), np.int64, len(types))
         for part, number in zip(pass1, numbers, strict=True):
             np.save(_lut_path(part.ids_path), word_of_type[number])
         del numbers, word_of_type

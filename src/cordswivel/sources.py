@@ -14,9 +14,7 @@ Data errors raise ``CorpusError`` naming the file and line (or archive member), 
 from __future__ import annotations
 
 import collections
-import gzip
 import json
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 
 from .config import DEFAULT_TEXT_FIELDS, ON_ERROR_CHOICES
 from .errors import ConfigError, CorpusError, ErrorKind
-from .linefiles import LineBatch, byte_range_lines, stream_lines
+from .linefiles import GZIP_ERRORS, LineBatch, byte_range_lines, stream_lines
 
 LINE_BLOCK = 4096  # lines per selection block of a gzipped text or JSON lines file
 BATCH_BYTES = 1 << 22
@@ -138,7 +136,7 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
                 valid.append((n, raw))
             if valid:
                 yield LineBatch(batch.line_of, valid, read)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except GZIP_ERRORS as exc:
         # every partition of a gzipped file reads the whole stream: the first one speaks for the file
         if selection.index == 0:
             where = f" after line {read}" if read else ""

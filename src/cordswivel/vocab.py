@@ -9,7 +9,7 @@ On disk: ``vocab.tsv``, one ``token<TAB>count`` line per word in id order, UTF-8
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -49,7 +49,9 @@ class Vocabulary:
 
     def save(self, directory: str | os.PathLike) -> Path:
         path = Path(directory) / VOCAB_FILE
-        atomic_write_text(path, "".join(f"{t}\t{int(c)}\n" for t, c in zip(self.tokens, self.counts, strict=False)))
+        atomic_write_text(
+            path, "".join(f"{t}\t{c}\n" for t, c in zip(self.tokens, np.asarray(self.counts).tolist(), strict=False))
+        )
         return path
 
     @classmethod
@@ -75,8 +77,26 @@ def build_vocabulary(
     counts: Mapping[str, int] | Iterable[tuple[str, int]], *, min_count: int, max_vocab: int | None, shard_size: int
 ) -> Vocabulary:
     """Select and order the vocabulary from token counts (docs/design.md, "Vocabulary")."""
-    items = counts.items() if isinstance(counts, Mapping) else counts
-    kept = sorted(((t, int(c)) for t, c in items if c >= min_count), key=lambda tc: (-tc[1], tc[0]))
+    items = list(counts.items() if isinstance(counts, Mapping) else counts)
+    vocab, _ = select_vocabulary(
+        [t for t, _ in items],
+        np.array([c for _, c in items], dtype=np.int64),
+        min_count=min_count,
+        max_vocab=max_vocab,
+        shard_size=shard_size,
+    )
+    return vocab
+
+
+def select_vocabulary(
+    types: Sequence[str], counts: np.ndarray, *, min_count: int, max_vocab: int | None, shard_size: int
+) -> tuple[Vocabulary, np.ndarray]:
+    """``build_vocabulary`` of ``types`` with ``counts`` (int64, one each), and the word id of each
+    type (-1: not kept): one sort of the strings, then a stable sort by count (ties stay alphabetical)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    alphabetical = np.array(sorted(range(len(types)), key=types.__getitem__), dtype=np.int64)
+    kept = alphabetical[counts[alphabetical] >= min_count]
+    kept = kept[np.argsort(-counts[kept], kind="stable")]
     if max_vocab is not None:
         kept = kept[:max_vocab]
     size = len(kept) - len(kept) % shard_size
@@ -86,4 +106,6 @@ def build_vocabulary(
             f"shard of {shard_size}; lower --min-count or --shard-size"
         )
     kept = kept[:size]
-    return Vocabulary(tuple(t for t, _ in kept), np.array([c for _, c in kept], dtype=np.int64))
+    word_of_type = np.full(len(types), -1, dtype=np.int64)
+    word_of_type[kept] = np.arange(size)
+    return Vocabulary(tuple(types[k] for k in kept.tolist()), counts[kept]), word_of_type
