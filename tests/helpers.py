@@ -209,3 +209,16 @@ def world_readable_dir():
     path = Path(tempfile.mkdtemp(prefix="cordswivel-"))
     path.chmod(0o755)
     return path
+
+
+def children_of(pid, *, zombies=True):
+    """Child processes of ``pid``, read from /proc (Linux); ``zombies=False`` leaves out the exited."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and (zombies or fields[0] != "Z"):
+            kids.append(int(stat.parent.name))
+    return kids

@@ -22,7 +22,7 @@ from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 from cordswivel.embedding import TextEmbedding
 from cordswivel.vocab import Vocabulary
 
-from helpers import in_child, run_cli, word_model, world_readable_dir
+from helpers import children_of, in_child, run_cli, word_model, world_readable_dir
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 COMMANDS = sorted(next(a for a in build_parser()._actions if a.dest == "command").choices)
@@ -100,18 +100,6 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert usage.returncode == 2 and "unknown device 'GPU:9'" in usage.stderr and "Traceback" not in usage.stderr
     missing = run_cli("neighbors", tmp_path / "nomodel", "x")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
-
-
-def children_of(pid):
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return kids
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc")

@@ -1,16 +1,18 @@
-"""Memory budget and runners: sizes as Dask reads them, shares that add up, and the same results anywhere."""
+"""Memory budget and runners: sizes as Dask reads them, shares that add up, the same results anywhere,
+and a signal while the workers start stops them all."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
 from cordswivel.errors import ConfigError
 from cordswivel.execution import PROCESS_BYTES, Budget, parse_size
+
+from helpers import children_of
 
 
 def test_memory_limit_sizes():
@@ -77,7 +79,9 @@ def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monke
         raise _Stop
 
     real = execution.process_pool
-    before = _children_of(os.getpid())  # e.g. multiprocessing's resource tracker, started by earlier tests
+    before = children_of(
+        os.getpid(), zombies=False
+    )  # e.g. multiprocessing's resource tracker, started by earlier tests
     monkeypatch.setattr(execution, "process_pool", start_then_signal)
     previous = signal.signal(signal.SIGTERM, stop)
     try:
@@ -86,18 +90,5 @@ def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monke
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert pools[1] == "not cut short" and len(pools[0]._processes or {}) in (0, 2)  # shut down: None
-    assert multiprocessing.active_children() == [] and set(_children_of(os.getpid())) <= set(before)
+    assert multiprocessing.active_children() == [] and set(children_of(os.getpid(), zombies=False)) <= set(before)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGTERM, signal.SIGINT} == set()
-
-
-def _children_of(pid):
-    """Live child processes of ``pid`` read from /proc (none where it is absent)."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            kids.append(int(stat.parent.name))
-    return kids
