@@ -52,9 +52,8 @@ from .vocab import select_vocabulary
 
 log = logging.getLogger(__name__)
 
-GROUPS_PER_WORKER = (
-    2  # counting tasks per worker: enough to balance uneven groups, few enough to pay each task's costs rarely
-)
+# Counting tasks per worker: enough to balance uneven groups, few enough to pay each task's costs rarely.
+GROUPS_PER_WORKER = 2
 
 # --------------------------------------------------------------------------- pass 1: tokens
 
