@@ -303,7 +303,6 @@ def load_kernels() -> None:
     ordered = radix_sort(keys[:n], scratch, 1, 3)
     n = reduce_pair_keys(ordered, 1, 1, weights, ordered, scratch)
     packed, _ = block_keys(ordered[:n], scratch[:n], dense, 1, 1, 1, block_value_bits(1))
-    block_keys(ordered[:n], scratch[:n], np.zeros((0, 0), np.int64), 1, 1, 1, block_value_bits(1))
     ordered = radix_sort(packed.view(np.int64), np.empty(packed.size, np.int64), block_value_bits(1), 64)
     cells, sums = sum_block_keys(ordered.view(np.uint64), block_value_bits(1))
     merge_sums(cells, sums, cells, sums)

@@ -22,12 +22,18 @@ def _device_key(name: str) -> tuple[str, int] | None:
     return (spec.device_type or "").upper(), spec.device_index or 0
 
 
+def _training_devices(devices: list[str] | None) -> list[str]:
+    """``devices``, or by default the visible GPUs (none: training runs on the default device, the CPU)."""
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_logical_devices("GPU")] if devices is None else devices
+
+
 def distribution_strategy(devices: list[str] | None = None) -> Any:
     """MirroredStrategy over ``devices`` (default: the visible GPUs) when there are several; else one device."""
     import tensorflow as tf
 
-    if devices is None:
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
+    devices = _training_devices(devices)
     available = {_device_key(d.name): d.name for d in tf.config.list_logical_devices()}
     unknown = [d for d in devices if _device_key(d) not in available]
     if unknown:
@@ -60,17 +66,17 @@ def matmul_precision(requested: str, devices: list[str] | None = None) -> str:
 
     if requested != "auto":
         return requested
-    if devices is None:
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
     gpus = tf.config.list_physical_devices("GPU")
-    native = []
-    for key in (_device_key(d) for d in devices) if devices else [("CPU", 0)]:
+    cpu_native = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+    def native(key: tuple[str, int] | None) -> bool:
         if key is not None and key[0] == "GPU" and key[1] < len(gpus):
             capability = tf.config.experimental.get_device_details(gpus[key[1]]).get("compute_capability")
-            native.append(capability is not None and tuple(capability) >= (8, 0))
-        else:
-            native.append(bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}))
-    return "bfloat16" if all(native) else "float32"
+            return capability is not None and tuple(capability) >= (8, 0)
+        return cpu_native
+
+    keys = [_device_key(d) for d in _training_devices(devices)] or [("CPU", 0)]
+    return "bfloat16" if all(native(key) for key in keys) else "float32"
 
 
 def training_bytes(vocab_size: int, dim: int, shard_size: int, *, has_slots: bool = True) -> int:
