@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 
 import pytest
 
@@ -92,3 +94,23 @@ def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monke
     assert pools[1] == "not cut short" and len(pools[0]._processes or {}) in (0, 2)  # shut down: None
     assert multiprocessing.active_children() == [] and set(children_of(os.getpid(), zombies=False)) <= set(before)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGTERM, signal.SIGINT} == set()
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="holds signals with pthread_sigmask")
+def test_a_signal_another_thread_takes_is_held_too():
+    from cordswivel.execution import signals_held
+
+    sleeper = threading.Thread(target=time.sleep, args=(2,), daemon=True)  # takes process signals too
+    sleeper.start()
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append("handled"))
+    try:
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # long enough for a handler to have run
+            seen.append("block done")
+        time.sleep(0.1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == ["block done", "handled"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

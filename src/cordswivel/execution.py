@@ -113,26 +113,39 @@ def process_pool(workers: int, preload: Callable[[], None] | None = None) -> con
 
 
 _HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_HANDLERS: dict[int, Any] = {}  # the handlers a held block replaced, for workers forked inside it
 
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block ends (then they arrive), e.g. while workers start: a
     worker forked as one lands would be unknown to the pool, so left running, and the exception
-    raised inside a callback from Numba's compiler would be swallowed. Threads started meanwhile keep
-    them blocked, so they reach the main thread."""
+    raised inside a callback from Numba's compiler would be swallowed. Blocked in this thread (and
+    so in threads started meanwhile); one that another thread takes is recorded and raised again."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
+    pending: list[int] = []
+    for held in _HELD_SIGNALS:
+        replaced = signal.signal(held, lambda signum, frame: pending.append(signum))
+        _HANDLERS[held] = signal.SIG_DFL if replaced is None else replaced  # None: set outside Python
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in _HANDLERS.items():
+            signal.signal(signum, handler)
+        _HANDLERS.clear()
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # the blocked ones arrive now
+        for arrived in dict.fromkeys(pending):
+            signal.raise_signal(arrived)
 
 
 def _release_signals() -> None:
-    """In a new worker: take the signals its parent held while starting it (``signals_held``)."""
+    """In a new worker: take the signals its parent held while starting it (``signals_held``),
+    with the handlers they had."""
+    for signum, handler in _HANDLERS.items():
+        signal.signal(signum, handler)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_SIGNALS)
 
