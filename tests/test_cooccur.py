@@ -8,12 +8,12 @@ import random
 import numpy as np
 import pytest
 
-from cordswivel import cooccur
+from cordswivel import cooccur, spills
 from cordswivel.config import CooccurConfig
 from cordswivel.cooccur import count_cooccurrences
 from cordswivel.corpus import open_corpus
 from cordswivel.errors import ConfigError
-from cordswivel.shards import CooccurrenceShards
+from cordswivel.shards import CooccurrenceShards, block_name
 from cordswivel.tokenizer import tokenize
 
 from helpers import brute_force, random_units
@@ -117,7 +117,7 @@ def test_parallel_run_equals_single_process(tmp_path):
 
 
 def test_tiny_memory_limit_spills_and_gives_identical_counts(tmp_path, monkeypatch):
-    monkeypatch.setattr(cooccur._SpillFiles, "OPEN", 3)  # spill files closed and opened again as merging goes
+    monkeypatch.setattr(spills.SpillReader, "OPEN", 3)  # spill files closed and opened again as merging goes
     rng = random.Random(5)
     for k in range(2):
         (tmp_path / f"c{k}.txt").write_text("\n".join(random_units(rng, 1500, 300)), encoding="utf-8")
@@ -200,3 +200,34 @@ def test_too_many_blocks_are_refused_before_pairs_are_counted(tmp_path):
         open_corpus([tmp_path / "c.txt"]), tmp_path / "out", CooccurConfig(min_count=1, shard_size=3), workers=1
     )
     assert stats.vocab_size == 600
+
+
+def test_rounds_merge_while_they_repeat_pairs_then_spill_as_they_come(tmp_path):
+    from cordswivel.execution import Budget
+    from cordswivel.pairkeys import PairKeys, unit_weights
+
+    layout = PairKeys.layout(vocab_size=64, window=2, shard_size=16)
+    parts, weights = layout.word_parts(0), unit_weights(2)
+    rng = np.random.default_rng(0)
+    spill = spills.SpillFile(str(tmp_path / "task"), layout)
+    summed = cooccur._SummedPairs(16, 1 << 20, spill)
+    expected = np.zeros((64, 64), dtype=np.int64)
+    modes = []
+    for words in [8] * 3 + [64] * 3:  # rounds over 8 words repeat their pairs; over 64, mostly new ones
+        x, y = rng.integers(0, words, 200), rng.integers(0, words, 200)
+        swap = parts[x, 0] > parts[y, 0]  # the first word of a pair key: its (shard, local index) the smaller
+        keys = np.where(swap, parts[y, 0] | parts[x, 1], parts[x, 0] | parts[y, 1]) | 1
+        np.add.at(expected, (np.minimum(x, y), np.maximum(x, y)), weights[1] * np.where(x == y, 2, 1))
+        summed.add_keys(keys, np.empty_like(keys), layout, weights)
+        modes.append(summed.merging)
+    summed.spill(np.empty(8, np.int64))
+    prefix, count = spill.close()
+    assert modes == [True, True, True, False, False, False] and count == 3
+    (tmp_path / "blocks").mkdir()
+    got = np.zeros((64, 64))
+    for r in range(4):
+        spills.merge_row_shard(r, [prefix], 64, 2, 16, str(tmp_path / "blocks"), Budget(1 << 20))
+        for c in range(4):
+            cells = np.load(tmp_path / "blocks" / block_name(r, c))
+            got[cells["row"] * 4 + r, cells["col"] * 4 + c] = cells["count"]
+    np.testing.assert_array_equal(np.triu(got), (expected / 2).astype(np.float32))

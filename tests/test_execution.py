@@ -30,7 +30,7 @@ def test_budget_shares_add_up_to_the_limit():
     assert budget.worker_bytes * 4 + 5 * PROCESS_BYTES <= limit
     assert budget.dense_size(2048) ** 2 * 8 <= budget.worker_bytes // 4
     assert (
-        budget.round_keys() * 16 <= budget.worker_bytes // 8 and budget.spill_pairs() * 32 <= budget.worker_bytes // 2
+        budget.round_keys() * 16 <= budget.worker_bytes // 8 and budget.spill_pairs() * 16 <= budget.worker_bytes // 2
     )
     tiny = Budget.share(100 << 20, workers=2)  # less than the processes need: a quarter each still
     assert tiny.worker_bytes == (100 << 20) // 4 // 2 and tiny.round_keys() >= 1024

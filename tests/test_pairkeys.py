@@ -10,27 +10,75 @@ import pytest
 from cordswivel.errors import ConfigError
 from cordswivel.pairkeys import (
     PairKeys,
+    block_cells,
     block_keys,
-    block_value_bits,
+    block_starts,
     count_pairs,
     count_unit,
+    dense_pairs,
     merge_in_place,
     merge_sums,
     radix_sort,
     reduce_pair_keys,
     sum_block_keys,
+    transpose_block_keys,
+    transpose_cells,
     unit_weights,
 )
 
 
-def test_block_keys_split_values_too_big_for_their_bits():
-    # word pairs (0, 1) with 10 units and (1, 1) with 3 (pair = i << 1 | j), V = 2 in one shard;
-    # 2 value bits hold at most 3
-    keys, starts = block_keys(np.array([1, 3]), np.array([10, 3]), np.zeros((0, 0), np.int64), 1, 1, 2, 2)
-    assert starts.tolist() == [0, keys.size] and keys.size == 2 * 4 + 1
-    cells, sums = sum_block_keys(np.sort(keys), 2)
-    assert keys.dtype == np.uint64
-    assert cells.tolist() == [1, 2, 3] and sums.tolist() == [10, 10, 3]  # cells (0,1), (1,0), (1,1)
+def test_block_keys_split_values_too_big_for_their_bits_and_come_block_by_block():
+    # V = 4 in 2 shards of 2 (shard_bits 1, local_bits 1, cell_bits 2); 2 value bits hold at most 3.
+    # pairs (sx, sy, lx, ly): (0, 0, 0, 1) with 10 units, (0, 1, 1, 0) with 3, (1, 1, 1, 1) with 4
+    pairs = np.array([0b00_01, 0b01_10, 0b11_11])
+    sums = np.array([10, 3, 4])
+    starts, most = block_starts(pairs, sums, 2, 1, 2, 2)
+    assert starts.tolist() == [0, 4, 5, 5, 7] and most == 4  # blocks (0,0) (0,1) (1,0) (1,1)
+    room = np.empty(4, np.int64)  # one pair's keys at a time: a 4-key pair, then 1 + 2
+    got, first = [], 0
+    while first < pairs.size:
+        first, n = block_keys(pairs, sums, first, room, 2, 2)
+        got += room[:n].tolist()
+    assert len(got) == starts[-1]
+    cells, values = sum_block_keys(np.array(got, np.int64).view(np.uint64)[:4], 2)
+    assert cells.tolist() == [0b01] and values.tolist() == [10]
+    assert [(k >> 2, k & 3) for k in got[4:]] == [(0b10, 3), (0b11, 3), (0b11, 1)]
+
+
+def test_transposed_and_mirrored_block_keys_equal_numpy():
+    rng = np.random.default_rng(3)
+    local_bits, value_bits = 3, 58
+    rows, cols = rng.integers(0, 8, 50), rng.integers(0, 8, 50)
+    values = rng.integers(1, 100, 50)
+    keys = (((rows << local_bits) | cols) << value_bits) | values
+    flipped = keys.copy()
+    assert transpose_block_keys(flipped, keys.size, local_bits, value_bits, False) == keys.size
+    assert flipped.tolist() == ((((cols << local_bits) | rows) << value_bits) | values).tolist()
+    upper = np.minimum(rows, cols), np.maximum(rows, cols)
+    keys = (((upper[0] << local_bits) | upper[1]) << value_bits) | values
+    room = np.concatenate((keys, np.zeros_like(keys)))
+    n = transpose_block_keys(room, keys.size, local_bits, value_bits, True)
+    off = upper[0] != upper[1]
+    mirrors = (((upper[1][off] << local_bits) | upper[0][off]) << value_bits) | values[off]
+    assert sorted(room[:n].tolist()) == sorted([*keys.tolist(), *mirrors.tolist()])
+
+
+def test_transpose_cells_and_block_cells_equal_numpy():
+    rng = np.random.default_rng(4)
+    local_bits, shard_size = 3, 6
+    cells = np.unique(rng.integers(0, 6, 40) << local_bits | rng.integers(0, 6, 40))
+    sums = rng.integers(1, 10**12, cells.size)
+    rows, cols = cells >> local_bits, cells & 7
+    got, got_sums = transpose_cells(cells, sums, local_bits, shard_size)
+    order = np.lexsort((rows, cols))
+    assert got.tolist() == (cols[order] << local_bits | rows[order]).tolist()
+    assert got_sums.tolist() == sums[order].tolist()
+    out = np.empty(cells.size, dtype=[("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
+    row_sums = np.zeros(shard_size, np.int64)
+    block_cells(cells, sums, local_bits, 2520, out["row"], out["col"], out["count"], row_sums)
+    assert out["row"].tolist() == rows.tolist() and out["col"].tolist() == cols.tolist()
+    assert out["count"].tolist() == (sums / 2520).astype(np.float32).tolist()
+    assert row_sums.tolist() == np.bincount(rows, weights=sums, minlength=shard_size).astype(np.int64).tolist()
 
 
 def test_unit_weights_are_exact_fractions_of_the_count_unit():
@@ -42,12 +90,30 @@ def test_unit_weights_are_exact_fractions_of_the_count_unit():
 
 
 def test_layout_fits_64_bits_or_says_what_to_lower():
-    keys = PairKeys.layout(vocab_size=135_168, window=10)
-    assert (keys.id_bits, keys.d_bits) == (18, 4)
-    assert PairKeys.layout(vocab_size=1, window=1) == PairKeys(1, 1)
+    keys = PairKeys.layout(vocab_size=135_168, window=10, shard_size=4096)  # 33 shards
+    assert (keys.shard_bits, keys.local_bits, keys.d_bits, keys.pair_bits, keys.value_bits) == (6, 12, 4, 36, 40)
+    one = PairKeys.layout(vocab_size=1, window=1, shard_size=1)
+    assert (one.shard_bits, one.local_bits, one.d_bits) == (1, 1, 1)
     with pytest.raises(ConfigError, match="lower --max-vocab or --window"):
-        PairKeys.layout(vocab_size=1 << 30, window=10)
-    assert block_value_bits(4096) == 40 and block_value_bits(1) == 63
+        PairKeys.layout(vocab_size=1 << 30, window=10, shard_size=4096)
+
+
+def test_word_parts_make_pair_keys_that_sort_by_block_then_cell():
+    layout = PairKeys.layout(vocab_size=15, window=3, shard_size=5)  # 3 shards
+    parts = layout.word_parts(dense_side=4)
+    words = np.arange(15)
+    assert parts[:, 2].tolist() == [0, 1, 2, 3] + [4] * 11
+    x, y = np.meshgrid(words, words, indexing="ij")
+    first = np.where(parts[x, 0] <= parts[y, 0], x, y)  # the word whose (shard, local) is smaller
+    second = np.where(first == x, y, x)
+    keys = parts[first, 0] | parts[second, 1] | 2
+    assert (keys & 3 == 2).all()
+    got_x, got_y = layout.words_of_pairs(keys >> layout.d_bits)
+    assert (got_x == first).all() and (got_y == second).all()
+    # sorted keys: block (shard of x, shard of y), then local x, then local y
+    order = np.argsort(keys.ravel())
+    want = np.lexsort((second.ravel() // 3, first.ravel() // 3, second.ravel() % 3, first.ravel() % 3))
+    assert keys.ravel()[order].tolist() == keys.ravel()[want].tolist()
 
 
 def brute_pairs(units, window):
@@ -63,7 +129,7 @@ def brute_pairs(units, window):
     return cells
 
 
-@pytest.mark.parametrize("dense_size", [1, 3, 6])
+@pytest.mark.parametrize("dense_size", [0, 1, 3, 6])
 def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     rng = np.random.default_rng(dense_size)
     window, vocab_size = 3, 6
@@ -71,27 +137,25 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     ids = rng.integers(0, vocab_size + 2, int(lengths.sum())).astype(np.int32)  # token ids >= 6: OOV
     lut = np.array([*range(vocab_size), -1, -1], dtype=np.int64)
     dense = np.zeros((dense_size, dense_size), dtype=np.int64)
-    layout = PairKeys.layout(vocab_size, window)
+    layout = PairKeys.layout(vocab_size, window, shard_size=3)  # 2 shards
+    parts = layout.word_parts(dense_size)
     weights = unit_weights(window)
     # a buffer too small for all units: count in rounds, as a worker does between spills
     keys = np.empty(12 * (window + 1), dtype=np.int64)
-    rounds, first, offset, unit = [], 0, 0, np.empty(int(lengths.max()), np.int64)
+    rounds, first, offset, unit = [], 0, 0, np.empty((3, int(lengths.max())), np.int64)
     while first < lengths.size:
-        n, counted = count_pairs(
-            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, 0, unit
-        )
+        n, counted = count_pairs(ids[offset:], lengths[first:], lut, parts, window, weights, dense, keys, 0, unit)
         assert counted > 0 and n <= keys.size
         rounds.append(keys[:n].copy())
         offset, first = offset + int(lengths[first : first + counted].sum()), first + counted
     assert len(rounds) > 1 or dense_size == vocab_size  # all pairs dense: no key is ever written
     ordered = np.sort(np.concatenate(rounds))
     pairs, sums = np.empty_like(ordered), np.empty_like(ordered)
-    n = reduce_pair_keys(ordered, layout.id_bits, layout.d_bits, weights, pairs, sums)
+    n = reduce_pair_keys(ordered, layout.shard_bits, layout.local_bits, layout.d_bits, weights, pairs, sums)
     pairs, sums = pairs[:n], sums[:n]
-    got = {
-        (int(p) >> layout.id_bits, int(p) & ((1 << layout.id_bits) - 1)): int(s)
-        for p, s in zip(pairs, sums, strict=True)
-    }
+    x, y = layout.words_of_pairs(pairs)
+    got = {tuple(sorted((int(i), int(j)))): int(s) for i, j, s in zip(x, y, sums, strict=True)}
+    assert len(got) == n  # each pair once
     got.update({(int(i), int(j)): int(dense[i, j]) for i, j in zip(*np.nonzero(dense), strict=True)})
     starts = np.concatenate(([0], np.cumsum(lengths)))
     units = [[int(lut[t]) for t in ids[a:b] if lut[t] >= 0] for a, b in itertools.pairwise(starts)]
@@ -106,14 +170,15 @@ def test_merge_sums_adds_cells_found_in_both_runs():
 def test_count_pairs_stops_before_a_unit_that_might_not_fit():
     keys = np.empty(12, dtype=np.int64)
     dense, lut, weights = np.zeros((1, 1), np.int64), np.arange(9), unit_weights(2)
+    parts = PairKeys.layout(9, 2, 3).word_parts(1)
     # at most 3 keys per token at window 2: a unit of 3 tokens fits next to 2 keys held, not next to 8
-    unit = np.empty(3, np.int64)
+    unit = np.empty((3, 3), np.int64)
     n, counted = count_pairs(
-        np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, 2, 4, 2, weights, dense, keys, 2, unit
+        np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, parts, 2, weights, dense, keys, 2, unit
     )
     assert (n, counted) == (8, 1)  # 3 diagonal keys and 3 pairs of the first unit after the 2 held
     counted_now = count_pairs(
-        np.arange(1, 4, dtype=np.int32), np.array([3]), lut, 2, 4, 2, weights, dense, keys, 5, unit
+        np.arange(1, 4, dtype=np.int32), np.array([3]), lut, parts, 2, weights, dense, keys, 5, unit
     )
     assert counted_now == (5, 0)
 
@@ -134,16 +199,18 @@ def test_radix_sort_orders_by_the_bits_asked_for_stably(low, high):
     assert radix_sort(same.copy(), np.empty_like(same), 0, 40).tolist() == same.tolist()
 
 
-def test_block_keys_take_dense_cells_as_pairs():
-    # V = 6 in 2 shards (N = 2, shard size 3), id_bits 3; words 0-1 counted densely
-    dense = np.array([[5, 2], [0, 7]], dtype=np.int64)  # cells (0, 0), (0, 1), (1, 1); (1, 0) unused
-    pairs, sums = np.array([(0 << 3) | 4, (3 << 3) | 5]), np.array([1, 9])
-    got, starts = block_keys(pairs, sums, dense, 3, 2, 3, block_value_bits(3))
-    as_pairs = np.array([(0 << 3) | 0, (0 << 3) | 1, (1 << 3) | 1, *pairs])
-    want, want_starts = block_keys(as_pairs, np.array([5, 2, 7, *sums]), np.zeros((0, 0), np.int64), 3, 2, 3, 60)
-    assert starts.tolist() == want_starts.tolist()
-    for b in range(4):
-        assert sorted(got[starts[b] : starts[b + 1]].tolist()) == sorted(want[starts[b] : starts[b + 1]].tolist())
+@pytest.mark.parametrize("side", [0, 1, 5, 7])
+def test_dense_pairs_are_the_dense_cells_as_sorted_pairs(side):
+    rng = np.random.default_rng(side)
+    layout = PairKeys.layout(vocab_size=9, window=2, shard_size=3)  # 3 shards
+    dense = np.triu(rng.integers(0, 3, (side, side)))
+    pairs, sums = dense_pairs(dense, layout.num_shards, layout.shard_bits, layout.local_bits)
+    assert (np.diff(pairs) > 0).all()
+    x, y = layout.words_of_pairs(pairs)
+    parts = layout.word_parts(0)
+    assert (parts[x, 0] <= parts[y, 0]).all()  # each pair with its first word first
+    got = {tuple(sorted((int(i), int(j)))): int(s) for i, j, s in zip(x, y, sums, strict=True)}
+    assert got == {(int(i), int(j)): int(dense[i, j]) for i, j in zip(*np.nonzero(dense), strict=True)}
 
 
 @pytest.mark.parametrize("seed", range(4))

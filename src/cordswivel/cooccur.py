@@ -6,10 +6,10 @@ of all groups, builds the vocabulary and saves each group's token-to-word table.
 to vocabulary ids and counts co-occurrences (``pairkeys``): OOV tokens are dropped first (the window
 stretches over them), each pair (w[p], w[p+d]), d = 1..window, inside one unit adds 1/d to both
 (i, j) and (j, i), and every token occurrence adds 1 to (i, i). Partial counts are radix-sorted,
-summed and merged in memory, and spill to scratch files (each pair once a spill) whenever the
-worker's share of the memory budget fills. Pass 3 sums the spills of each row shard into its
-blocks. Counts are summed as integers in count units, so any partitioning, spilling or scheduling
-gives identical shards (format: ``shards``).
+summed and merged in memory, and spill (``spills``) whenever the worker's share of the memory
+budget fills. Pass 3 sums the spills of each stored block and writes it and its transpose.
+Counts are summed as integers in count units, so any partitioning, spilling or scheduling gives
+identical shards (format: ``shards``); so are the row sums, divided by the unit once at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import dask
 import numpy as np
@@ -34,19 +33,24 @@ from .execution import Budget, Progress, default_memory_limit, parse_size, runne
 from .fileio import atomic_directory, check_output_free
 from .pairkeys import (
     PairKeys,
+    block_cells,
     block_keys,
-    block_value_bits,
+    block_starts,
     count_pairs,
     count_unit,
+    dense_pairs,
     merge_in_place,
     merge_sums,
     radix_sort,
     reduce_pair_keys,
     sum_block_keys,
+    transpose_block_keys,
+    transpose_cells,
     unit_weights,
 )
-from .shards import BLOCK_DIR, CELL, CooccurStats, block_name, write_metadata
+from .shards import BLOCK_DIR, CELL, CooccurStats, write_metadata
 from .sources import ErrorPolicy, SkipCounts
+from .spills import SpillFile, merge_row_shard
 from .tokenizer import normalize_token
 from .vocab import select_vocabulary
 
@@ -130,11 +134,19 @@ def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarra
 
 
 class _SummedPairs:
-    """The summed pairs counted so far, sorted by pair; sorted runs merge in, in place."""
+    """The summed pairs counted so far, sorted by pair, which spill to ``spills`` past ``spill_pairs``.
 
-    def __init__(self, capacity: int) -> None:
+    Each round of pair keys is sorted, summed and merged in, in place, while merging pays: once a
+    round finds less than 1/8 of its pairs held already (text with little repetition, where a merge
+    moves every pair held and saves no spilled pair), the pairs held spill and later rounds spill
+    as they come (in rounds that take the memory of the pairs held, ``_count_partition``).
+    """
+
+    ROOM = 1 << 16  # keys converted at a time when rounds spill as they come
+
+    def __init__(self, capacity: int, spill_pairs: int, spills: SpillFile) -> None:
         self.pairs, self.sums = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-        self.size = 0
+        self.size, self.spill_pairs, self.spills, self.merging = 0, spill_pairs, spills, True
 
     def add(self, pairs: np.ndarray, sums: np.ndarray) -> None:
         need = self.size + pairs.size
@@ -145,49 +157,56 @@ class _SummedPairs:
         self.size = merge_in_place(self.pairs, self.sums, self.size, pairs, sums)
 
     def add_keys(self, keys: np.ndarray, scratch: np.ndarray, layout: PairKeys, weights: np.ndarray) -> None:
-        """Sort and sum pair keys, then merge them in; ``keys`` and ``scratch`` are overwritten."""
-        ordered = radix_sort(keys, scratch, layout.d_bits, layout.d_bits + 2 * layout.id_bits)
+        """Sort and sum a round of pair keys, then merge or spill them; ``keys`` and ``scratch`` are
+        overwritten."""
+        ordered = radix_sort(keys, scratch, layout.d_bits, layout.d_bits + layout.pair_bits)
         other = scratch if np.shares_memory(ordered, keys) else keys
-        n = reduce_pair_keys(ordered, layout.id_bits, layout.d_bits, weights, ordered, other)
-        self.add(ordered[:n], other[:n])
+        n = reduce_pair_keys(ordered, layout.shard_bits, layout.local_bits, layout.d_bits, weights, ordered, other)
+        pairs, sums = ordered[:n], other[:n]
+        if not self.merging:
+            self.spills.write(pairs, sums, self.pairs)
+            return
+        held = self.size
+        self.add(pairs, sums)
+        if held and (held + n - self.size) * 8 < n:
+            self.merging = False
+        if self.size > self.spill_pairs or not self.merging:
+            self.spill(keys)
+        if not self.merging:  # what is left of the pairs' room converts the rounds' spills
+            self.pairs.resize(min(self.pairs.size, self.ROOM), refcheck=False)
+            self.sums.resize(0, refcheck=False)
 
-    def spill(self, prefix: str, layout: PairKeys, num_shards: int, shard_size: int, dense: np.ndarray) -> str:
-        """Write the pairs and the cells of ``dense`` as block-grouped keys (``.keys``, raw uint64) with
-        the block starts (``.starts.npy``), and hold none."""
-        pairs, sums = self.pairs[: self.size], self.sums[: self.size]
-        value_bits = block_value_bits(shard_size)
-        packed, starts = block_keys(pairs, sums, dense, layout.id_bits, num_shards, shard_size, value_bits)
-        packed.tofile(prefix + ".keys")
-        np.save(prefix + ".starts.npy", starts)
+    def spill(self, room: np.ndarray) -> None:
+        """Spill the pairs held, converted through ``room``."""
+        self.spills.write(self.pairs[: self.size], self.sums[: self.size], room)
         self.size = 0
-        return prefix
 
 
 def _count_partition(
     ids_path: str, vocab_size: int, window: int, shard_size: int, dense_size: int, budget: Budget
-) -> list[str]:
-    """Pass 2 for one partition group: its co-occurrences as spill files of block-grouped keys.
+) -> tuple[str, int]:
+    """Pass 2 for one partition group: its co-occurrences as spills of block-grouped keys.
 
     Pair keys are counted into one reused buffer; each time it fills they are sorted, summed and
-    merged into the summed pairs held, which spill (``_SummedPairs.spill``) when they outgrow the
-    worker's share of the memory limit. Returns the spills' path prefixes; each holds a pair once.
+    merged into the summed pairs held, which spill (``spills.SpillFile``) when they outgrow the worker's
+    share of the memory limit. Returns the spill file's path prefix and its number of spills; each
+    spill holds a pair once.
     """
-    num_shards = vocab_size // shard_size
-    layout = PairKeys.layout(vocab_size, window)
+    layout = PairKeys.layout(vocab_size, window, shard_size)
     with np.load(ids_path, allow_pickle=False) as saved:
         ids, lengths, lut = saved["ids"], saved["lengths"], np.load(_lut_path(ids_path))
     weights = unit_weights(window)
-    dense = np.zeros((budget.dense_size(dense_size),) * 2, dtype=np.int64)
+    side = budget.dense_size(dense_size)
+    dense = np.zeros((side, side), dtype=np.int64)
+    parts = layout.word_parts(side)
     capacity = max(min(budget.round_keys(), ids.size * (window + 1)), 1)
     keys, scratch = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-    summed, spill_pairs = _SummedPairs(min(capacity, budget.spill_pairs())), budget.spill_pairs()
-    spills: list[str] = []
-    unit = np.empty(int(lengths.max()) if lengths.size else 0, dtype=np.int64)
+    spills = SpillFile(ids_path[:-4], layout)
+    summed = _SummedPairs(min(capacity, budget.spill_pairs()), budget.spill_pairs(), spills)
+    unit = np.empty((3, int(lengths.max()) if lengths.size else 0), dtype=np.int64)
     held = first = offset = 0
     while first < lengths.size:
-        held, counted = count_pairs(
-            ids[offset:], lengths[first:], lut, window, layout.id_bits, layout.d_bits, weights, dense, keys, held, unit
-        )
+        held, counted = count_pairs(ids[offset:], lengths[first:], lut, parts, window, weights, dense, keys, held, unit)
         offset += int(lengths[first : first + counted].sum())
         first += counted
         if first == lengths.size:
@@ -198,92 +217,20 @@ def _count_partition(
             continue
         summed.add_keys(keys[:held], scratch, layout, weights)
         held = 0
-        if summed.size > spill_pairs:
-            prefix = f"{ids_path[:-4]}-{len(spills):04d}"
-            spills.append(summed.spill(prefix, layout, num_shards, shard_size, np.zeros((0, 0), np.int64)))
-    del ids
+        wide = min(budget.round_keys() + budget.spill_pairs(), (ids.size - offset) * (window + 1))
+        if not summed.merging and keys.size < wide:  # rounds that spill as they come take the pairs' room
+            del keys, scratch
+            keys, scratch = (np.empty(wide, dtype=np.int64) for _ in range(2))
+    del ids, parts
     os.unlink(ids_path)
     os.unlink(_lut_path(ids_path))
     summed.add_keys(keys[:held], scratch, layout, weights)
-    del keys, scratch
-    spills.append(summed.spill(f"{ids_path[:-4]}-{len(spills):04d}", layout, num_shards, shard_size, dense))
-    return spills
-
-
-# --------------------------------------------------------------------------- pass 3: blocks
-
-
-class _SpillFiles:
-    """Reads ranges of the spills' ``.keys`` files into arrays, keeping up to ``OPEN`` of them open."""
-
-    OPEN = 256
-
-    def __init__(self, spills: list[str]) -> None:
-        self.paths = [p + ".keys" for p in spills]
-        self.fds: collections.OrderedDict[int, int] = collections.OrderedDict()
-
-    def read_into(self, k: int, first: int, out: np.ndarray) -> None:
-        """Keys ``first`` to ``first + out.size`` of spill ``k`` into ``out`` (uint64)."""
-        fd = self.fds.pop(k, None)
-        if fd is None:
-            if len(self.fds) >= self.OPEN:
-                os.close(self.fds.popitem(last=False)[1])
-            fd = os.open(self.paths[k], os.O_RDONLY)
-        self.fds[k] = fd
-        view, done = out.data.cast("B"), 0
-        while done < view.nbytes:
-            read = os.preadv(fd, [view[done:]], 8 * first + done)
-            if read <= 0:
-                raise OSError(f"{self.paths[k]}: truncated spill file")
-            done += read
-
-    def close(self) -> None:
-        for fd in self.fds.values():
-            os.close(fd)
-        self.fds.clear()
-
-
-def _merge_row_shard(
-    row_shard: int, spills: list[str], num_shards: int, shard_size: int, window: int, block_dir: str, budget: Budget
-) -> tuple[np.ndarray, int]:
-    """Pass 3 for one row shard: sum the spills' cells of each block and write the blocks.
-
-    Reads at most ``budget.merge_entries()`` keys at a time (each spill file opened once). Returns the
-    row sums of the shard's words (local order) and the number of cells written.
-    """
-    value_bits, unit = block_value_bits(shard_size), count_unit(window)
-    starts = np.array([np.load(p + ".starts.npy")[row_shard * num_shards :][: num_shards + 1] for p in spills])
-    batch = budget.merge_entries()
-    row_sums = np.zeros(shard_size)
-    nnz = 0
-    files = _SpillFiles(spills)
-    try:
-        for c in range(num_shards):
-            sizes = starts[:, c + 1] - starts[:, c]
-            cells, sums = np.zeros(0, np.int64), np.zeros(0, np.int64)
-            k = 0
-            while k < len(spills):
-                # the next spills whose keys of this block fit one batch (at least one spill)
-                last = k + max(1, int(np.searchsorted(np.cumsum(sizes[k:]), batch, "right")))
-                keys = np.empty(int(sizes[k:last].sum()), dtype=np.uint64)
-                filled = 0
-                for spill in range(k, last):
-                    if sizes[spill]:
-                        files.read_into(spill, int(starts[spill, c]), keys[filled : filled + sizes[spill]])
-                        filled += int(sizes[spill])
-                ordered = radix_sort(keys.view(np.int64), np.empty(keys.size, np.int64), value_bits, 64)
-                cells, sums = merge_sums(cells, sums, *sum_block_keys(ordered.view(np.uint64), value_bits))
-                del keys, ordered
-                k = last
-            out = np.empty(cells.size, dtype=CELL)
-            out["row"], out["col"] = cells // shard_size, cells % shard_size
-            out["count"] = sums / unit
-            np.save(Path(block_dir) / block_name(row_shard, c), out, allow_pickle=False)
-            row_sums += np.bincount(out["row"], weights=out["count"], minlength=shard_size)
-            nnz += cells.size
-    finally:
-        files.close()
-    return row_sums, nnz
+    summed.spill(scratch)
+    del summed
+    pairs, sums = dense_pairs(dense, layout.num_shards, layout.shard_bits, layout.local_bits)
+    del dense
+    spills.write(pairs, sums, scratch)
+    return spills.close()
 
 
 # --------------------------------------------------------------------------- the passes together
@@ -295,17 +242,23 @@ def load_kernels() -> None:
     chunk_ids, lengths = interner.add(b"a b", np.array([3]))
     interner.tokens()
     map_chunks(chunk_ids, lengths, np.array([0, -1], dtype=np.int32), 1)
+    layout = PairKeys.layout(2, 1, 1)
     keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
-    weights = unit_weights(1)
-    dense = np.zeros((1, 1), np.int64)
-    unit = np.empty(2, np.int64)
-    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), np.arange(2), 1, 1, 1, weights, dense, keys, 0, unit)
+    weights, dense, unit = unit_weights(1), np.zeros((2, 2), np.int64), np.empty((3, 2), np.int64)
+    lut, parts = np.arange(2), layout.word_parts(1)
+    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), lut, parts, 1, weights, dense, keys, 0, unit)
     ordered = radix_sort(keys[:n], scratch, 1, 3)
-    n = reduce_pair_keys(ordered, 1, 1, weights, ordered, scratch)
-    packed, _ = block_keys(ordered[:n], scratch[:n], dense, 1, 1, 1, block_value_bits(1))
-    ordered = radix_sort(packed.view(np.int64), np.empty(packed.size, np.int64), block_value_bits(1), 64)
-    cells, sums = sum_block_keys(ordered.view(np.uint64), block_value_bits(1))
+    n = reduce_pair_keys(ordered, 1, 1, 1, weights, ordered, scratch)
+    pairs, sums = dense_pairs(dense, 2, 1, 1)
+    block_starts(pairs, sums, 2, 1, 2, 62)
+    block_keys(pairs, sums, 0, keys, 2, 62)
+    transpose_block_keys(keys, 1, 1, 62, True)
+    ordered = radix_sort(keys, scratch, 62, 64)
+    cells, sums = sum_block_keys(ordered.view(np.uint64), 62)
     merge_sums(cells, sums, cells, sums)
+    cells, sums = transpose_cells(cells, sums, 1, 2)
+    out = np.empty(cells.size, dtype=CELL)
+    block_cells(cells, sums, 1, 2, out["row"], out["col"], out["count"], np.zeros(2, np.int64))
     merge_in_place(np.concatenate((cells, cells)), np.concatenate((sums, sums)), cells.size, cells, sums)
 
 
@@ -363,7 +316,7 @@ def count_cooccurrences(
         for part, number in zip(pass1, numbers, strict=True):
             np.save(_lut_path(part.ids_path), word_of_type[number])
         del numbers, word_of_type
-        PairKeys.layout(len(vocab), config.window)  # fails here, not in every worker
+        PairKeys.layout(len(vocab), config.window, config.shard_size)  # fails here, not in every worker
         num_shards = len(vocab) // config.shard_size
         if num_shards * num_shards > MAX_BLOCKS:
             raise ConfigError(
@@ -386,23 +339,24 @@ def count_cooccurrences(
             ],
             label="co-occurrence",
         )
-        spills = [prefix for partition in per_partition for prefix in partition]
+        spills = [prefix for prefix, _ in per_partition]
         pass_seconds["co-occurrence"] = time.perf_counter() - started - sum(pass_seconds.values())
         block_dir = tmp / BLOCK_DIR
         block_dir.mkdir()
-        merge = dask.delayed(_merge_row_shard, pure=False)
+        merge = dask.delayed(merge_row_shard, pure=False)
         merged = run.compute(
             [
-                merge(r, spills, num_shards, config.shard_size, config.window, str(block_dir), budget)
+                merge(r, spills, len(vocab), config.window, config.shard_size, str(block_dir), budget)
                 for r in range(num_shards)
             ],
             label="shards",
         )
         pass_seconds["shards"] = time.perf_counter() - started - sum(pass_seconds.values())
+        unit_sums = np.zeros((num_shards, config.shard_size), dtype=np.int64)  # by shard, in count units
+        for r, (path, _) in enumerate(merged):
+            unit_sums[r:] += np.load(path)
         shutil.rmtree(scratch)
-        row_sums = np.zeros(len(vocab))
-        for r, (shard_sums, _) in enumerate(merged):
-            row_sums[r::num_shards] = shard_sums
+        row_sums = unit_sums.T.ravel() / count_unit(config.window)  # word id = local * num_shards + shard
         np.save(tmp / "row_sums.npy", row_sums)
         np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
         skips = SkipCounts()
@@ -416,7 +370,7 @@ def count_cooccurrences(
             nnz=sum(n for _, n in merged),
             total=float(row_sums.sum()),
             seconds=time.perf_counter() - started,
-            spills=len(spills),
+            spills=sum(n for _, n in per_partition),
             skipped={str(k): n for k, n in skips.items()},
             pass_seconds={k: round(v, 3) for k, v in pass_seconds.items()},
         )

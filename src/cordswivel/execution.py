@@ -77,8 +77,9 @@ class Budget:
         return int(min(max(self.worker_bytes // 8 // 16, 1024), 1 << 24))
 
     def spill_pairs(self) -> int:
-        """Summed pairs held before a spill: 16 bytes each, and 16 more as block keys; half of the share."""
-        return max(self.worker_bytes // 2 // 32, 1024)
+        """Summed pairs held before a spill: 16 bytes each, half of the share (they spill in pieces
+        through the key buffer)."""
+        return max(self.worker_bytes // 2 // 16, 1024)
 
     def dense_size(self, wanted: int) -> int:
         """Side of the dense top-word matrix: at most a quarter of the share."""

@@ -4,12 +4,16 @@ Counts are integers in *count units*: a pair at distance d (1 <= d <= window) we
 whole number of units of 1/lcm(1..window) (windows above ``EXACT_WINDOW`` round 1/d to lcm(1..20)
 units, a relative error < 1e-8), so sums do not depend on the order they are taken in.
 
-Two key layouts, each defined once here:
+Word id w lives in shard ``w % N`` at local index ``w // N`` (N shards, format: ``shards``). Two key
+layouts, each defined once here:
 
-- a *pair key* (``PairKeys``): ``(i << id_bits | j) << d_bits | d`` for word ids i <= j and distance
-  d (0: a token's own occurrence, the diagonal). Sorting pair keys groups the occurrences of a pair;
-- a *block key* (``block_value_bits``): ``(local_row * shard_size + local_col) << value_bits | value``
-  inside one block of the sharded matrix. Sorting a block's keys orders its cells row-major.
+- a *pair key* (``PairKeys``): for words x, y (x first: its (shard, local index) is the smaller) at
+  distance d (0: a token's own occurrence, the diagonal), the bits of
+  ``(shard x, shard y, local x, local y, d)``, high to low. Sorting pair keys groups the
+  occurrences of a pair and orders the pairs by block (r, c), r <= c, then by cell, so the summed
+  pairs of a spill are already in the order of its block keys;
+- a *block key*: ``(local row << local_bits | local col) << value_bits | value`` inside one block of
+  the sharded matrix. Sorting a block's keys orders its cells row-major.
 """
 
 from __future__ import annotations
@@ -38,40 +42,83 @@ def unit_weights(window: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PairKeys:
-    """Bit layout of the pair keys of a vocabulary and window (see the module docstring)."""
+    """Bit layout of the pair and block keys of a sharded vocabulary and window (module docstring)."""
 
-    id_bits: int  # bits of a word id
-    d_bits: int  # bits of a distance 0..window
+    num_shards: int
+    shard_size: int
+    window: int
 
     @classmethod
-    def layout(cls, vocab_size: int, window: int) -> PairKeys:
-        """The layout, or a ``ConfigError`` when two ids and a distance do not fit a signed 64-bit key."""
-        keys = cls(id_bits=max(1, (vocab_size - 1).bit_length()), d_bits=max(1, window.bit_length()))
-        if 2 * keys.id_bits + keys.d_bits > 63:
+    def layout(cls, vocab_size: int, window: int, shard_size: int) -> PairKeys:
+        """The layout, or a ``ConfigError`` when a pair and a distance do not fit a signed 64-bit key."""
+        keys = cls(max(1, vocab_size // shard_size), shard_size, window)
+        if keys.pair_bits + keys.d_bits > 63:
             raise ConfigError(
-                f"a vocabulary of {vocab_size:,} words with window {window} does not fit "
-                f"the 64-bit pair keys; lower --max-vocab or --window"
+                f"a vocabulary of {vocab_size:,} words in shards of {shard_size:,} with window {window} does not "
+                f"fit the 64-bit pair keys; lower --max-vocab or --window"
             )
         return keys
 
+    @property
+    def shard_bits(self) -> int:
+        return max(1, (self.num_shards - 1).bit_length())
 
-def block_value_bits(shard_size: int) -> int:
-    """Bits of a block key left for the value once the local cell index has its bits."""
-    return 64 - max(1, (shard_size * shard_size - 1).bit_length())
+    @property
+    def local_bits(self) -> int:
+        return max(1, (self.shard_size - 1).bit_length())
+
+    @property
+    def d_bits(self) -> int:
+        return max(1, self.window.bit_length())
+
+    @property
+    def cell_bits(self) -> int:
+        """Bits of a cell inside a block (local row, local column)."""
+        return 2 * self.local_bits
+
+    @property
+    def pair_bits(self) -> int:
+        return 2 * self.shard_bits + self.cell_bits
+
+    @property
+    def value_bits(self) -> int:
+        """Bits of a block key left for the value."""
+        return 64 - self.cell_bits
+
+    def word_parts(self, dense_side: int) -> np.ndarray:
+        """(V, 3) int64, per word id: its bits of a pair key as the first word, as the second, and its
+        index in the dense matrix, the word id itself (``dense_side`` for words not counted densely).
+        A pair key is ``first[x] | second[y] | d``."""
+        words = np.arange(self.num_shards * self.shard_size, dtype=np.int64)
+        shard, local = words % self.num_shards, words // self.num_shards
+        parts = np.empty((words.size, 3), dtype=np.int64)
+        parts[:, 0] = ((shard << (self.shard_bits + self.cell_bits)) | (local << self.local_bits)) << self.d_bits
+        parts[:, 1] = ((shard << self.cell_bits) | local) << self.d_bits
+        parts[:, 2] = np.minimum(words, dense_side)
+        return parts
+
+    def words_of_pairs(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The word ids (x, y) of pairs (pair keys without their distance bits)."""
+        pairs = np.asarray(pairs, dtype=np.int64)
+        block, local_mask = pairs >> self.cell_bits, (1 << self.local_bits) - 1
+        shard_x, shard_y = block >> self.shard_bits, block & ((1 << self.shard_bits) - 1)
+        local_x, local_y = (pairs >> self.local_bits) & local_mask, pairs & local_mask
+        return local_x * self.num_shards + shard_x, local_y * self.num_shards + shard_y
 
 
 @numba.njit(cache=True, nogil=True)
-def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys, n_keys, unit) -> tuple[int, int]:
+def count_pairs(ids, lengths, lut, parts, window, weights, dense, keys, n_keys, unit) -> tuple[int, int]:
     """Count units into ``dense`` and ``keys`` (from ``keys[n_keys]`` on) while the next one surely fits.
 
     ``ids`` are token ids of consecutive units, ``lengths`` their token counts, ``lut`` maps token ids
-    to word ids (-1: out of vocabulary, dropped before windowing). Word ids below ``dense.shape[0]``
-    accumulate in ``dense`` (upper triangle, count units); other pairs are written to ``keys``. A unit
-    of n tokens writes at most ``n * (window + 1)`` keys; counting stops before a unit that might not
-    fit. ``unit`` (int64) is room for the word ids of the longest unit. Returns (keys now held, units
-    counted).
+    to word ids (-1: out of vocabulary, dropped before windowing), ``parts`` is
+    ``PairKeys.word_parts``. Pairs of two word ids below ``dense.shape[0]`` accumulate in ``dense``
+    (upper triangle, count units); other pairs are written to ``keys``. A unit of n tokens writes at most
+    ``n * (window + 1)`` keys; counting stops before a unit that might not fit. ``unit`` (int64,
+    (3, longest unit)) is room for the parts of a unit's words. Returns (keys now held, units counted).
     """
-    dense_size = dense.shape[0]
+    side = dense.shape[0]
+    firsts, seconds, dense_ids = unit[0], unit[1], unit[2]
     start = 0
     for u in range(lengths.size):
         length = lengths[u]
@@ -81,24 +128,30 @@ def count_pairs(ids, lengths, lut, window, id_bits, d_bits, weights, dense, keys
         for p in range(start, start + length):
             word = lut[ids[p]]
             if word >= 0:
-                unit[n] = word
+                firsts[n], seconds[n], dense_ids[n] = parts[word, 0], parts[word, 1], parts[word, 2]
                 n += 1
         start += length
         for p in range(n):
-            a = unit[p]
-            if a < dense_size:
-                dense[a, a] += weights[0]
-            else:
-                keys[n_keys] = ((a << id_bits) | a) << d_bits
+            first, second, q = firsts[p], seconds[p], dense_ids[p]
+            last = min(window, n - 1 - p)
+            if q < side:
+                dense[q, q] += weights[0]
+                for d in range(1, last + 1):
+                    r = dense_ids[p + d]
+                    if r < side:
+                        i, j = (q, r) if q <= r else (r, q)
+                        # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
+                        dense[i, j] += (2 if i == j else 1) * weights[d]
+                    else:
+                        other, other_second = firsts[p + d], seconds[p + d]
+                        keys[n_keys] = ((first | other_second) if first <= other else (other | second)) | d
+                        n_keys += 1
+            else:  # no pair with this word is dense; both loads before the test, for a branch-free select
+                keys[n_keys] = first | second
                 n_keys += 1
-            for d in range(1, min(window, n - 1 - p) + 1):
-                b = unit[p + d]
-                i, j = (a, b) if a <= b else (b, a)
-                if j < dense_size:
-                    # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
-                    dense[i, j] += (2 if i == j else 1) * weights[d]
-                else:
-                    keys[n_keys] = (((i << id_bits) | j) << d_bits) | d
+                for d in range(1, last + 1):
+                    other, other_second = firsts[p + d], seconds[p + d]
+                    keys[n_keys] = ((first | other_second) if first <= other else (other | second)) | d
                     n_keys += 1
     return n_keys, lengths.size
 
@@ -147,77 +200,158 @@ def radix_sort(keys, scratch, low, high) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def reduce_pair_keys(sorted_keys, id_bits, d_bits, weights, pairs, sums) -> int:
-    """Pair keys sorted by pair -> the unique pairs ``i << id_bits | j`` in ``pairs`` and their summed
-    weights (count units) in ``sums``; returns how many. ``pairs`` may be ``sorted_keys`` itself."""
+def reduce_pair_keys(sorted_keys, shard_bits, local_bits, d_bits, weights, pairs, sums) -> int:
+    """Pair keys sorted by pair -> the unique pairs (keys without distance bits) in ``pairs`` and their
+    summed weights (count units) in ``sums``; returns how many. ``pairs`` may be ``sorted_keys``."""
     d_mask = (1 << d_bits) - 1
-    id_mask = (1 << id_bits) - 1
+    local_mask = (1 << local_bits) - 1
+    shard_mask = (1 << shard_bits) - 1
     n = -1
     last = -1
+    twice = 1
     for k in range(sorted_keys.size):
         key = sorted_keys[k]
         pair = key >> d_bits
-        d = key & d_mask
-        w = weights[d] * (2 if d > 0 and (pair >> id_bits) == (pair & id_mask) else 1)  # i == j: twice
         if pair != last:
             n += 1
             pairs[n] = pair
             sums[n] = 0
             last = pair
-        sums[n] += w
+            block = pair >> (2 * local_bits)
+            same = (block >> shard_bits) == (block & shard_mask) and ((pair >> local_bits) & local_mask) == (
+                pair & local_mask
+            )
+            twice = 2 if same else 1  # a self-pair adds its weight to (i, j) and (j, i): the same cell
+        d = key & d_mask
+        sums[n] += weights[d] * (twice if d > 0 else 1)
     return n + 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _cell(k, pairs, sums, id_bits, id_mask, cells, flat, side) -> tuple[int, int, int]:
-    """(i, j, value) of the k-th cell of ``block_keys``: the pairs first, then the dense cells."""
-    if k < pairs.size:
-        return pairs[k] >> id_bits, pairs[k] & id_mask, sums[k]
-    c = cells[k - pairs.size]
-    return c // side, c % side, flat[c]
+def dense_pairs(dense, num_shards, shard_bits, local_bits) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero cells of the dense matrix of the first words (upper triangle, by word id) as
+    sorted pairs and their sums."""
+    side = dense.shape[0]
+    n = 0
+    for i in range(side):
+        for j in range(i, side):
+            if dense[i, j]:
+                n += 1
+    pairs, sums = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    rows = -(-side // num_shards)
+    n = 0
+    for shard_x in range(num_shards):  # in pair order: word x at (shard_x, local_x) <= y at (shard_y, local_y)
+        for shard_y in range(shard_x, num_shards):
+            block = ((shard_x << shard_bits) | shard_y) << (2 * local_bits)
+            for local_x in range(rows):
+                x = local_x * num_shards + shard_x
+                if x >= side:
+                    break
+                for local_y in range(local_x if shard_x == shard_y else 0, rows):
+                    y = local_y * num_shards + shard_y
+                    if y >= side:
+                        break
+                    value = dense[x, y] if x <= y else dense[y, x]
+                    if value:
+                        pairs[n] = block | (local_x << local_bits) | local_y
+                        sums[n] = value
+                        n += 1
+    return pairs, sums
 
 
 @numba.njit(cache=True, nogil=True)
-def block_keys(pairs, sums, dense, id_bits, num_shards, shard_size, value_bits) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-triangle pairs, and the non-zero cells of ``dense`` (upper triangle only; word ids below
-    its side, none of which is in ``pairs``), with their mirror images as block keys, grouped by block.
-
-    Pair (i, j) goes to block (i % N, j % N) at local cell (i // N, j // N), and (j, i) to its
-    mirror. A value too big for ``value_bits`` is split over several keys of the same cell.
-    Returns (keys, block starts): block b's keys are ``keys[starts[b]:starts[b + 1]]``.
-    """
+def block_starts(pairs, sums, num_shards, shard_bits, cell_bits, value_bits) -> tuple[np.ndarray, int]:
+    """Where each block's keys start among the block keys of sorted pairs (block (r, c) is number
+    ``r * num_shards + c``; a value too big for ``value_bits`` takes several keys), and the most keys
+    one pair takes."""
     limit = (np.int64(1) << value_bits) - 1
-    id_mask = (1 << id_bits) - 1
-    side = dense.shape[0]
-    flat = dense.ravel()
-    cells = np.flatnonzero(flat)
-    total = pairs.size + cells.size
+    shard_mask = (1 << shard_bits) - 1
     starts = np.zeros(num_shards * num_shards + 1, dtype=np.int64)
-    for k in range(total):
-        i, j, w = _cell(k, pairs, sums, id_bits, id_mask, cells, flat, side)
-        pieces = 1 if w <= limit else 1 + (w - 1) // limit
-        starts[(i % num_shards) * num_shards + j % num_shards + 1] += pieces
-        if i != j:
-            starts[(j % num_shards) * num_shards + i % num_shards + 1] += pieces
+    most = 1
+    for k in range(pairs.size):
+        block = pairs[k] >> cell_bits
+        pieces = 1 if sums[k] <= limit else 1 + (sums[k] - 1) // limit
+        most = max(most, pieces)
+        starts[(block >> shard_bits) * num_shards + (block & shard_mask) + 1] += pieces
     for b in range(starts.size - 1):
         starts[b + 1] += starts[b]
-    fill = starts[:-1].copy()
-    keys = np.empty(starts[-1], dtype=np.uint64)
-    shift = np.uint64(value_bits)
-    for k in range(total):
-        i, j, w = _cell(k, pairs, sums, id_bits, id_mask, cells, flat, side)
-        for mirror in range(2 if i != j else 1):
-            a, b = (i, j) if mirror == 0 else (j, i)
-            block = (a % num_shards) * num_shards + b % num_shards
-            cell = np.uint64((a // num_shards) * shard_size + b // num_shards) << shift
-            left = w
-            while left > limit:
-                keys[fill[block]] = cell | np.uint64(limit)
-                fill[block] += 1
-                left -= limit
-            keys[fill[block]] = cell | np.uint64(left)
-            fill[block] += 1
-    return keys, starts
+    return starts, most
+
+
+@numba.njit(cache=True, nogil=True)
+def block_keys(pairs, sums, first, out, cell_bits, value_bits) -> tuple[int, int]:
+    """The block keys of sorted ``pairs[first:]`` into ``out`` (int64 bits of uint64 keys) while a
+    pair's keys fit (a value too big for ``value_bits`` is split over several keys of its cell);
+    returns (next pair, keys written). Block by block, each block's keys come in cell order."""
+    limit = (np.int64(1) << value_bits) - 1
+    cell_mask = (np.int64(1) << cell_bits) - 1
+    n = 0
+    for k in range(first, pairs.size):
+        left = sums[k]
+        pieces = 1 if left <= limit else 1 + (left - 1) // limit
+        if n + pieces > out.size:
+            return k, n
+        cell = (pairs[k] & cell_mask) << value_bits
+        while left > limit:
+            out[n] = cell | limit
+            n += 1
+            left -= limit
+        out[n] = cell | left
+        n += 1
+    return pairs.size, n
+
+
+@numba.njit(cache=True, nogil=True)
+def transpose_block_keys(keys, n, local_bits, value_bits, mirror) -> int:
+    """The block keys ``keys[:n]`` of block (r, c) as keys of block (c, r): cell (a, b) becomes (b, a),
+    in place. With ``mirror`` (a diagonal block, stored as its cells a <= b) the mirror images of the
+    off-diagonal cells are appended after them instead. Returns the number of keys."""
+    value_mask = (np.int64(1) << value_bits) - 1
+    local_mask = (np.int64(1) << local_bits) - 1
+    shift = value_bits + local_bits
+    total = n
+    for k in range(n):
+        key = keys[k]
+        a, b = (key >> shift) & local_mask, (key >> value_bits) & local_mask
+        flipped = (((b << local_bits) | a) << value_bits) | (key & value_mask)
+        if not mirror:
+            keys[k] = flipped
+        elif a != b:
+            keys[total] = flipped
+            total += 1
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def transpose_cells(cells, sums, local_bits, shard_size) -> tuple[np.ndarray, np.ndarray]:
+    """A block's sorted (cells, sums) as those of the transposed block, sorted: cell (a, b) becomes
+    (b, a), by a stable counting sort on b."""
+    local_mask = (np.int64(1) << local_bits) - 1
+    starts = np.zeros(shard_size + 1, dtype=np.int64)
+    for k in range(cells.size):
+        starts[(cells[k] & local_mask) + 1] += 1
+    for b in range(shard_size):
+        starts[b + 1] += starts[b]
+    out_cells, out_sums = np.empty_like(cells), np.empty_like(sums)
+    for k in range(cells.size):
+        a, b = cells[k] >> local_bits, cells[k] & local_mask
+        out_cells[starts[b]] = (b << local_bits) | a
+        out_sums[starts[b]] = sums[k]
+        starts[b] += 1
+    return out_cells, out_sums
+
+
+@numba.njit(cache=True, nogil=True)
+def block_cells(cells, sums, local_bits, unit, rows, cols, counts, row_sums) -> None:
+    """Summed cells into a block's columns: local row, local column and count (``sums / unit``);
+    the sums also add up per local row into ``row_sums`` (count units)."""
+    local_mask = (np.int64(1) << local_bits) - 1
+    for k in range(cells.size):
+        row = cells[k] >> local_bits
+        rows[k] = row
+        cols[k] = cells[k] & local_mask
+        counts[k] = sums[k] / unit
+        row_sums[row] += sums[k]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -42,7 +42,7 @@ class CooccurStats:
     nnz: int  # non-zero cells of the full (symmetric) matrix
     total: float  # sum of all cells
     seconds: float
-    spills: int = 0  # partial-count files written (at least one per partition group)
+    spills: int = 0  # partial counts written to scratch files (spilled pairs are summed in the last pass)
     skipped: dict[str, int] = field(default_factory=dict)  # skipped records by error kind
     pass_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by its label
 
