@@ -64,9 +64,7 @@ GROUPS_PER_WORKER = 2
 
 @dataclass
 class _PartitionTokens:
-    types: bytes  # the group's token types, UTF-8, newline-separated (tokens hold no whitespace)
-    counts: np.ndarray  # (types,) int64
-    ids_path: str
+    ids_path: str  # also holds the group's types (UTF-8, newline-separated) and their counts
     tokens: int
     units: int
     skips: SkipCounts
@@ -75,7 +73,9 @@ class _PartitionTokens:
 def _tokenize_partitions(
     partitions: tuple[Partition, ...], lowercase: bool, on_error: str, ids_path: str
 ) -> _PartitionTokens:
-    """Tokenize a group of partitions; save its token ids and unit lengths to ``ids_path``."""
+    """Tokenize a group of partitions; save its token ids, unit lengths, types and type counts to
+    ``ids_path`` (types as one UTF-8 blob: a few bytes a type, where a str object takes 50; saved,
+    not returned, so that the driver reads one group's at a time)."""
     skips = SkipCounts()
     interner = ChunkInterner()
     id_parts, length_parts = [], []
@@ -101,9 +101,8 @@ def _tokenize_partitions(
     del id_parts, length_parts
     ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, n_types)
     with open(ids_path, "wb") as handle:
-        np.savez(handle, ids=ids, lengths=lengths)
-    # types travel as one UTF-8 blob: a few bytes a type, where a str object takes 50
-    return _PartitionTokens(types, counts, ids_path, int(ids.size), int(lengths.size), skips)
+        np.savez(handle, ids=ids, lengths=lengths, types=np.frombuffer(types, dtype=np.uint8), counts=counts)
+    return _PartitionTokens(ids_path, int(ids.size), int(lengths.size), skips)
 
 
 def _lut_path(ids_path: str) -> str:
@@ -111,23 +110,23 @@ def _lut_path(ids_path: str) -> str:
     return ids_path[:-4] + ".words.npy"
 
 
-def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
-    """The corpus' token types, their counts, and for each group the type number of each of its token
-    ids (interned as the tokenizer interns chunks: each group's newline-separated types, one unit a
-    type; the groups' type lists are emptied)."""
+def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarray]:
+    """The corpus' token types and their counts; each group's type number of each of its token ids
+    goes to ``_lut_path`` (interned as the tokenizer interns chunks: each group's newline-separated
+    types, one unit a type)."""
     interner = ChunkInterner()
-    numbers = []
+    counts = np.zeros(0, dtype=np.int64)
     for part in pass1:
-        blob = np.frombuffer(part.types, dtype=np.uint8)
-        ends = np.append(np.flatnonzero(blob == 10), blob.size) if part.counts.size else np.zeros(0, np.int64)
-        number, _ = interner.add(part.types, ends)
-        numbers.append(number.astype(np.int64))
-        part.types = b""
+        with np.load(part.ids_path, allow_pickle=False) as saved:
+            blob, group_counts = saved["types"], saved["counts"]
+        ends = np.append(np.flatnonzero(blob == 10), blob.size) if group_counts.size else np.zeros(0, np.int64)
+        number, _ = interner.add(blob.tobytes(), ends)
+        if len(interner) > counts.size:
+            counts = np.concatenate((counts, np.zeros(len(interner) - counts.size, dtype=np.int64)))
+        counts[number] += group_counts  # a group's type numbers are distinct
+        np.save(_lut_path(part.ids_path), number)
     types = interner.joined().decode("utf-8", "surrogatepass").split("\n") if len(interner) else []
-    counts = np.zeros(len(types), dtype=np.int64)
-    for part, number in zip(pass1, numbers, strict=True):
-        counts[number] += part.counts  # a group's type numbers are distinct
-    return types, counts, numbers
+    return types, counts
 
 
 # --------------------------------------------------------------------------- pass 2: pairs
@@ -307,15 +306,15 @@ def count_cooccurrences(
             ],
             label="vocabulary",
         )
-        types, type_counts, numbers = _word_ids(pass1)
+        types, type_counts = _word_ids(pass1)
         pass_seconds = {"vocabulary": time.perf_counter() - started}
         vocab, word_of_type = select_vocabulary(
             types, type_counts, min_count=config.min_count, max_vocab=config.max_vocab, shard_size=config.shard_size
         )
         vocab.save(tmp)
-        for part, number in zip(pass1, numbers, strict=True):
-            np.save(_lut_path(part.ids_path), word_of_type[number])
-        del numbers, word_of_type
+        for part in pass1:  # type numbers -> word ids
+            np.save(_lut_path(part.ids_path), word_of_type[np.load(_lut_path(part.ids_path))])
+        del word_of_type
         PairKeys.layout(len(vocab), config.window, config.shard_size)  # fails here, not in every worker
         num_shards = len(vocab) // config.shard_size
         if num_shards * num_shards > MAX_BLOCKS:
