@@ -15,6 +15,7 @@ from cordswivel.pairkeys import (
     block_starts,
     count_pairs,
     count_unit,
+    dense_cells,
     dense_pairs,
     merge_in_place,
     merge_sums,
@@ -136,7 +137,7 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     lengths = rng.integers(0, 9, 40)
     ids = rng.integers(0, vocab_size + 2, int(lengths.sum())).astype(np.int32)  # token ids >= 6: OOV
     lut = np.array([*range(vocab_size), -1, -1], dtype=np.int64)
-    dense = np.zeros((dense_size, dense_size), dtype=np.int64)
+    dense, overflow = dense_cells(dense_size)
     layout = PairKeys.layout(vocab_size, window, shard_size=3)  # 2 shards
     parts = layout.word_parts(dense_size)
     weights = unit_weights(window)
@@ -144,7 +145,9 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     keys = np.empty(12 * (window + 1), dtype=np.int64)
     rounds, first, offset, unit = [], 0, 0, np.empty((3, int(lengths.max())), np.int64)
     while first < lengths.size:
-        n, counted = count_pairs(ids[offset:], lengths[first:], lut, parts, window, weights, dense, keys, 0, unit)
+        n, counted = count_pairs(
+            ids[offset:], lengths[first:], lut, parts, window, weights, dense, overflow, keys, 0, unit
+        )
         assert counted > 0 and n <= keys.size
         rounds.append(keys[:n].copy())
         offset, first = offset + int(lengths[first : first + counted].sum()), first + counted
@@ -156,10 +159,39 @@ def test_count_pairs_and_reduce_equal_brute_force(dense_size):
     x, y = layout.words_of_pairs(pairs)
     got = {tuple(sorted((int(i), int(j)))): int(s) for i, j, s in zip(x, y, sums, strict=True)}
     assert len(got) == n  # each pair once
-    got.update({(int(i), int(j)): int(dense[i, j]) for i, j in zip(*np.nonzero(dense), strict=True)})
+    dense_got = dict(_dense_as_cells(dense, overflow, layout))
+    assert not set(dense_got) & set(got)  # a pair is counted densely or as keys, never both
+    got.update(dense_got)
     starts = np.concatenate(([0], np.cumsum(lengths)))
     units = [[int(lut[t]) for t in ids[a:b] if lut[t] >= 0] for a, b in itertools.pairwise(starts)]
     assert got == brute_pairs(units, window)
+
+
+def _dense_as_cells(dense, overflow, layout):
+    """{(i, j): count units}, i <= j, of the dense cells, through ``dense_pairs``."""
+    pairs, sums = dense_pairs(dense, overflow, layout.num_shards, layout.shard_bits, layout.local_bits)
+    x, y = layout.words_of_pairs(pairs)
+    return {tuple(sorted((int(i), int(j)))): int(s) for i, j, s in zip(x, y, sums, strict=True)}
+
+
+def test_dense_cells_past_uint32_move_to_the_overflow_exactly():
+    # 900,000 tokens "0 0 1 0 0 1 ...": cell (0, 0) gains about 7,600 units a token, past 2**32 in all
+    window, lut = 10, np.arange(2)
+    ids = np.tile(np.array([0, 0, 1], dtype=np.int32), 300_000)
+    layout, weights = PairKeys.layout(2, window, 1), unit_weights(window)
+    dense, overflow = dense_cells(2)
+    keys, unit = np.empty(ids.size * (window + 1), np.int64), np.empty((3, ids.size), np.int64)
+    n, counted = count_pairs(
+        ids, np.array([ids.size]), lut, layout.word_parts(2), window, weights, dense, overflow, keys, 0, unit
+    )
+    assert (n, counted) == (0, 1) and overflow.any()
+    want = np.zeros((2, 2), dtype=np.int64)  # numpy's sums over each distance
+    np.add.at(want, (ids, ids), weights[0])
+    for d in range(1, window + 1):
+        i, j = np.minimum(ids[:-d], ids[d:]), np.maximum(ids[:-d], ids[d:])
+        np.add.at(want, (i, j), weights[d] * np.where(i == j, 2, 1))
+    assert want[0, 0] > 1 << 32
+    assert _dense_as_cells(dense, overflow, layout) == {(0, 0): want[0, 0], (0, 1): want[0, 1], (1, 1): want[1, 1]}
 
 
 def test_merge_sums_adds_cells_found_in_both_runs():
@@ -169,16 +201,16 @@ def test_merge_sums_adds_cells_found_in_both_runs():
 
 def test_count_pairs_stops_before_a_unit_that_might_not_fit():
     keys = np.empty(12, dtype=np.int64)
-    dense, lut, weights = np.zeros((1, 1), np.int64), np.arange(9), unit_weights(2)
+    (dense, overflow), lut, weights = dense_cells(1), np.arange(9), unit_weights(2)
     parts = PairKeys.layout(9, 2, 3).word_parts(1)
     # at most 3 keys per token at window 2: a unit of 3 tokens fits next to 2 keys held, not next to 8
     unit = np.empty((3, 3), np.int64)
     n, counted = count_pairs(
-        np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, parts, 2, weights, dense, keys, 2, unit
+        np.arange(1, 7, dtype=np.int32), np.array([3, 3]), lut, parts, 2, weights, dense, overflow, keys, 2, unit
     )
     assert (n, counted) == (8, 1)  # 3 diagonal keys and 3 pairs of the first unit after the 2 held
     counted_now = count_pairs(
-        np.arange(1, 4, dtype=np.int32), np.array([3]), lut, parts, 2, weights, dense, keys, 5, unit
+        np.arange(1, 4, dtype=np.int32), np.array([3]), lut, parts, 2, weights, dense, overflow, keys, 5, unit
     )
     assert counted_now == (5, 0)
 
@@ -203,14 +235,18 @@ def test_radix_sort_orders_by_the_bits_asked_for_stably(low, high):
 def test_dense_pairs_are_the_dense_cells_as_sorted_pairs(side):
     rng = np.random.default_rng(side)
     layout = PairKeys.layout(vocab_size=9, window=2, shard_size=3)  # 3 shards
-    dense = np.triu(rng.integers(0, 3, (side, side)))
-    pairs, sums = dense_pairs(dense, layout.num_shards, layout.shard_bits, layout.local_bits)
+    matrix = np.triu(rng.integers(0, 3, (side, side))) + np.triu(rng.integers(0, 2, (side, side))) * (5 << 32)
+    dense, overflow = dense_cells(side)
+    for i, j in zip(*np.triu_indices(side), strict=True):  # the layout dense_cells documents
+        overflow[j * (j + 1) // 2 + i], dense[j * (j + 1) // 2 + i] = divmod(int(matrix[i, j]), 1 << 32)
+    overflow <<= 32
+    pairs, sums = dense_pairs(dense, overflow, layout.num_shards, layout.shard_bits, layout.local_bits)
     assert (np.diff(pairs) > 0).all()
     x, y = layout.words_of_pairs(pairs)
     parts = layout.word_parts(0)
     assert (parts[x, 0] <= parts[y, 0]).all()  # each pair with its first word first
     got = {tuple(sorted((int(i), int(j)))): int(s) for i, j, s in zip(x, y, sums, strict=True)}
-    assert got == {(int(i), int(j)): int(dense[i, j]) for i, j in zip(*np.nonzero(dense), strict=True)}
+    assert got == {(int(i), int(j)): int(matrix[i, j]) for i, j in zip(*np.nonzero(matrix), strict=True)}
 
 
 @pytest.mark.parametrize("seed", range(4))

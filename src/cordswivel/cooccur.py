@@ -38,6 +38,7 @@ from .pairkeys import (
     block_starts,
     count_pairs,
     count_unit,
+    dense_cells,
     dense_pairs,
     merge_in_place,
     merge_sums,
@@ -64,18 +65,18 @@ GROUPS_PER_WORKER = 2
 
 @dataclass
 class _PartitionTokens:
-    ids_path: str  # also holds the group's types (UTF-8, newline-separated) and their counts
+    tokens_path: str  # the group's unit lengths, types (UTF-8, newline-separated) and their counts
     tokens: int
     units: int
     skips: SkipCounts
 
 
 def _tokenize_partitions(
-    partitions: tuple[Partition, ...], lowercase: bool, on_error: str, ids_path: str
+    partitions: tuple[Partition, ...], lowercase: bool, on_error: str, tokens_path: str
 ) -> _PartitionTokens:
-    """Tokenize a group of partitions; save its token ids, unit lengths, types and type counts to
-    ``ids_path`` (types as one UTF-8 blob: a few bytes a type, where a str object takes 50; saved,
-    not returned, so that the driver reads one group's at a time)."""
+    """Tokenize a group of partitions; save its unit lengths, types and type counts to ``tokens_path``
+    and its token ids beside it (types as one UTF-8 blob: a few bytes a type, where a str object takes
+    50; saved, not returned, so that the driver reads one group's at a time)."""
     skips = SkipCounts()
     interner = ChunkInterner()
     id_parts, length_parts = [], []
@@ -100,14 +101,21 @@ def _tokenize_partitions(
     lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
     del id_parts, length_parts
     ids, lengths, counts = map_chunks(chunk_ids, lengths, mapping, n_types)
-    with open(ids_path, "wb") as handle:
-        np.savez(handle, ids=ids, lengths=lengths, types=np.frombuffer(types, dtype=np.uint8), counts=counts)
-    return _PartitionTokens(ids_path, int(ids.size), int(lengths.size), skips)
+    np.save(_token_ids_path(tokens_path), ids)
+    with open(tokens_path, "wb") as handle:
+        np.savez(handle, lengths=lengths, types=np.frombuffer(types, dtype=np.uint8), counts=counts)
+    return _PartitionTokens(tokens_path, int(ids.size), int(lengths.size), skips)
 
 
-def _lut_path(ids_path: str) -> str:
+def _token_ids_path(tokens_path: str) -> str:
+    """Where pass 1 saves a partition group's token ids: a ``.npy`` of its own, which pass 2 maps
+    rather than copies."""
+    return tokens_path[:-4] + ".ids.npy"
+
+
+def _lut_path(tokens_path: str) -> str:
     """Where the driver saves the word id of each of a partition group's token ids (-1: not a word)."""
-    return ids_path[:-4] + ".words.npy"
+    return tokens_path[:-4] + ".words.npy"
 
 
 def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarray]:
@@ -117,14 +125,14 @@ def _word_ids(pass1: tuple[_PartitionTokens, ...]) -> tuple[list[str], np.ndarra
     interner = ChunkInterner()
     counts = np.zeros(0, dtype=np.int64)
     for part in pass1:
-        with np.load(part.ids_path, allow_pickle=False) as saved:
+        with np.load(part.tokens_path, allow_pickle=False) as saved:
             blob, group_counts = saved["types"], saved["counts"]
         ends = np.append(np.flatnonzero(blob == 10), blob.size) if group_counts.size else np.zeros(0, np.int64)
         number, _ = interner.add(blob.tobytes(), ends)
         if len(interner) > counts.size:
             counts = np.concatenate((counts, np.zeros(len(interner) - counts.size, dtype=np.int64)))
         counts[number] += group_counts  # a group's type numbers are distinct
-        np.save(_lut_path(part.ids_path), number)
+        np.save(_lut_path(part.tokens_path), number)
     types = interner.joined().decode("utf-8", "surrogatepass").split("\n") if len(interner) else []
     return types, counts
 
@@ -182,7 +190,7 @@ class _SummedPairs:
 
 
 def _count_partition(
-    ids_path: str, vocab_size: int, window: int, shard_size: int, dense_size: int, budget: Budget
+    tokens_path: str, vocab_size: int, window: int, shard_size: int, dense_size: int, budget: Budget
 ) -> tuple[str, int]:
     """Pass 2 for one partition group: its co-occurrences as spills of block-grouped keys.
 
@@ -192,20 +200,26 @@ def _count_partition(
     spill holds a pair once.
     """
     layout = PairKeys.layout(vocab_size, window, shard_size)
-    with np.load(ids_path, allow_pickle=False) as saved:
-        ids, lengths, lut = saved["ids"], saved["lengths"], np.load(_lut_path(ids_path))
+    with np.load(tokens_path, allow_pickle=False) as saved:
+        lengths, lut = saved["lengths"], np.load(_lut_path(tokens_path))
+    ids = np.load(_token_ids_path(tokens_path), mmap_mode="c")  # read from the page cache, never copied
     weights = unit_weights(window)
     side = budget.dense_size(dense_size)
-    dense = np.zeros((side, side), dtype=np.int64)
+    dense, overflow = dense_cells(side)
     parts = layout.word_parts(side)
     capacity = max(min(budget.round_keys(), ids.size * (window + 1)), 1)
     keys, scratch = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-    spills = SpillFile(ids_path[:-4], layout)
-    summed = _SummedPairs(min(capacity, budget.spill_pairs()), budget.spill_pairs(), spills)
+    spills = SpillFile(tokens_path[:-4], layout)
+    # room for every pair the task may hold: np.empty's untouched pages cost nothing, and the pairs then
+    # never grow (a realloc maps fresh pages, and may copy)
+    most = min(budget.spill_pairs(), ids.size * (window + 1))
+    summed = _SummedPairs(most + capacity, budget.spill_pairs(), spills)
     unit = np.empty((3, int(lengths.max()) if lengths.size else 0), dtype=np.int64)
     held = first = offset = 0
     while first < lengths.size:
-        held, counted = count_pairs(ids[offset:], lengths[first:], lut, parts, window, weights, dense, keys, held, unit)
+        held, counted = count_pairs(
+            ids[offset:], lengths[first:], lut, parts, window, weights, dense, overflow, keys, held, unit
+        )
         offset += int(lengths[first : first + counted].sum())
         first += counted
         if first == lengths.size:
@@ -221,13 +235,13 @@ def _count_partition(
             del keys, scratch
             keys, scratch = (np.empty(wide, dtype=np.int64) for _ in range(2))
     del ids, parts
-    os.unlink(ids_path)
-    os.unlink(_lut_path(ids_path))
+    for path in (tokens_path, _token_ids_path(tokens_path), _lut_path(tokens_path)):
+        os.unlink(path)
     summed.add_keys(keys[:held], scratch, layout, weights)
     summed.spill(scratch)
     del summed
-    pairs, sums = dense_pairs(dense, layout.num_shards, layout.shard_bits, layout.local_bits)
-    del dense
+    pairs, sums = dense_pairs(dense, overflow, layout.num_shards, layout.shard_bits, layout.local_bits)
+    del dense, overflow
     spills.write(pairs, sums, scratch)
     return spills.close()
 
@@ -243,12 +257,12 @@ def load_kernels() -> None:
     map_chunks(chunk_ids, lengths, np.array([0, -1], dtype=np.int32), 1)
     layout = PairKeys.layout(2, 1, 1)
     keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
-    weights, dense, unit = unit_weights(1), np.zeros((2, 2), np.int64), np.empty((3, 2), np.int64)
+    (dense, overflow), weights, unit = dense_cells(2), unit_weights(1), np.empty((3, 2), np.int64)
     lut, parts = np.arange(2), layout.word_parts(1)
-    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), lut, parts, 1, weights, dense, keys, 0, unit)
+    n, _ = count_pairs(np.ones(2, np.int32), np.array([2]), lut, parts, 1, weights, dense, overflow, keys, 0, unit)
     ordered = radix_sort(keys[:n], scratch, 1, 3)
     n = reduce_pair_keys(ordered, 1, 1, 1, weights, ordered, scratch)
-    pairs, sums = dense_pairs(dense, 2, 1, 1)
+    pairs, sums = dense_pairs(dense, overflow, 2, 1, 1)
     block_starts(pairs, sums, 2, 1, 2, 62)
     block_keys(pairs, sums, 0, keys, 2, 62)
     transpose_block_keys(keys, 1, 1, 62, True)
@@ -313,7 +327,7 @@ def count_cooccurrences(
         )
         vocab.save(tmp)
         for part in pass1:  # type numbers -> word ids
-            np.save(_lut_path(part.ids_path), word_of_type[np.load(_lut_path(part.ids_path))])
+            np.save(_lut_path(part.tokens_path), word_of_type[np.load(_lut_path(part.tokens_path))])
         del word_of_type
         PairKeys.layout(len(vocab), config.window, config.shard_size)  # fails here, not in every worker
         num_shards = len(vocab) // config.shard_size
@@ -327,7 +341,7 @@ def count_cooccurrences(
         per_partition = run.compute(
             [
                 count(
-                    part.ids_path,
+                    part.tokens_path,
                     len(vocab),
                     config.window,
                     config.shard_size,

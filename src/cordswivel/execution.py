@@ -82,7 +82,8 @@ class Budget:
         return max(self.worker_bytes // 2 // 16, 1024)
 
     def dense_size(self, wanted: int) -> int:
-        """Side of the dense top-word matrix: at most a quarter of the share."""
+        """Side of the dense top-word triangle: at most a quarter of the share (8 bytes per side squared:
+        its uint32 cells and, were every one to overflow, their int64 overflow cells)."""
         return max(1, min(wanted, math.isqrt(self.worker_bytes // 4 // 8)))
 
     def merge_entries(self) -> int:

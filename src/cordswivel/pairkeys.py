@@ -40,6 +40,31 @@ def unit_weights(window: int) -> np.ndarray:
     return np.array([unit] + [round(unit / d) for d in range(1, window + 1)], dtype=np.int64)
 
 
+# A dense cell holds count units as uint32 (half the cache of int64) below this; a cell that reaches
+# it moves its count to the int64 overflow triangle. One addition is at most 2 * lcm(1..20) < 2**29,
+# so a cell never wraps.
+DENSE_LIMIT = 1 << 31
+
+
+def dense_cells(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zeroed counts of the dense matrix of the ``side`` first words, cell (i, j), i <= j, at
+    ``j * (j + 1) // 2 + i`` (the lower triangle by rows: the most frequent words' cells come first,
+    close together): (uint32 counts, int64 overflow), count units."""
+    cells = side * (side + 1) // 2
+    return np.zeros(cells, dtype=np.uint32), np.zeros(cells, dtype=np.int64)  # overflow: its pages stay untouched
+
+
+@numba.njit(cache=True, nogil=True)
+def _triangle_side(cells) -> int:
+    """The side of a triangle of ``cells`` cells (``dense_cells``)."""
+    side = int(np.sqrt(2.0 * cells))
+    while side * (side + 1) // 2 > cells:
+        side -= 1
+    while (side + 1) * (side + 2) // 2 <= cells:
+        side += 1
+    return side
+
+
 @dataclass(frozen=True)
 class PairKeys:
     """Bit layout of the pair and block keys of a sharded vocabulary and window (module docstring)."""
@@ -107,17 +132,19 @@ class PairKeys:
 
 
 @numba.njit(cache=True, nogil=True)
-def count_pairs(ids, lengths, lut, parts, window, weights, dense, keys, n_keys, unit) -> tuple[int, int]:
+def count_pairs(ids, lengths, lut, parts, window, weights, dense, overflow, keys, n_keys, unit) -> tuple[int, int]:
     """Count units into ``dense`` and ``keys`` (from ``keys[n_keys]`` on) while the next one surely fits.
 
     ``ids`` are token ids of consecutive units, ``lengths`` their token counts, ``lut`` maps token ids
     to word ids (-1: out of vocabulary, dropped before windowing), ``parts`` is
-    ``PairKeys.word_parts``. Pairs of two word ids below ``dense.shape[0]`` accumulate in ``dense``
-    (upper triangle, count units); other pairs are written to ``keys``. A unit of n tokens writes at most
-    ``n * (window + 1)`` keys; counting stops before a unit that might not fit. ``unit`` (int64,
-    (3, longest unit)) is room for the parts of a unit's words. Returns (keys now held, units counted).
+    ``PairKeys.word_parts``. Pairs of two word ids below the dense side accumulate in ``dense`` and
+    ``overflow`` (``dense_cells``, count units); other pairs are written to ``keys``. A unit of n tokens
+    writes at most ``n * (window + 1)`` keys; counting stops before a unit that might not fit. ``unit``
+    (int64, (3, longest unit)) is room for the parts of a unit's words. Returns (keys now held, units
+    counted).
     """
-    side = dense.shape[0]
+    side = _triangle_side(dense.size)
+    limit = np.uint32(DENSE_LIMIT)
     firsts, seconds, dense_ids = unit[0], unit[1], unit[2]
     start = 0
     for u in range(lengths.size):
@@ -135,13 +162,22 @@ def count_pairs(ids, lengths, lut, parts, window, weights, dense, keys, n_keys, 
             first, second, q = firsts[p], seconds[p], dense_ids[p]
             last = min(window, n - 1 - p)
             if q < side:
-                dense[q, q] += weights[0]
+                row = q * (q + 1) >> 1
+                count = dense[row + q] + np.uint32(weights[0])
+                if count >= limit:
+                    overflow[row + q] += count
+                    count = np.uint32(0)
+                dense[row + q] = count
                 for d in range(1, last + 1):
                     r = dense_ids[p + d]
                     if r < side:
-                        i, j = (q, r) if q <= r else (r, q)
                         # a self-pair adds 1/d to (i, j) and to (j, i): the same cell
-                        dense[i, j] += (2 if i == j else 1) * weights[d]
+                        cell = (row + r) if r <= q else ((r * (r + 1) >> 1) + q)
+                        count = dense[cell] + np.uint32((2 if r == q else 1) * weights[d])
+                        if count >= limit:
+                            overflow[cell] += count
+                            count = np.uint32(0)
+                        dense[cell] = count
                     else:
                         other, other_second = firsts[p + d], seconds[p + d]
                         keys[n_keys] = ((first | other_second) if first <= other else (other | second)) | d
@@ -228,15 +264,14 @@ def reduce_pair_keys(sorted_keys, shard_bits, local_bits, d_bits, weights, pairs
 
 
 @numba.njit(cache=True, nogil=True)
-def dense_pairs(dense, num_shards, shard_bits, local_bits) -> tuple[np.ndarray, np.ndarray]:
-    """The non-zero cells of the dense matrix of the first words (upper triangle, by word id) as
-    sorted pairs and their sums."""
-    side = dense.shape[0]
+def dense_pairs(dense, overflow, num_shards, shard_bits, local_bits) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero cells of the dense matrix of the first words (``dense_cells``) as sorted pairs and
+    their sums."""
+    side = _triangle_side(dense.size)
     n = 0
-    for i in range(side):
-        for j in range(i, side):
-            if dense[i, j]:
-                n += 1
+    for c in range(dense.size):
+        if dense[c] or overflow[c]:
+            n += 1
     pairs, sums = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     rows = -(-side // num_shards)
     n = 0
@@ -251,7 +286,8 @@ def dense_pairs(dense, num_shards, shard_bits, local_bits) -> tuple[np.ndarray, 
                     y = local_y * num_shards + shard_y
                     if y >= side:
                         break
-                    value = dense[x, y] if x <= y else dense[y, x]
+                    cell = ((y * (y + 1)) >> 1) + x if x <= y else ((x * (x + 1)) >> 1) + y
+                    value = np.int64(dense[cell]) + overflow[cell]
                     if value:
                         pairs[n] = block | (local_x << local_bits) | local_y
                         sums[n] = value
