@@ -19,13 +19,18 @@ def lines_of(batches):
 def test_byte_ranges_read_every_line_once_with_its_number(tmp_path, seed, monkeypatch):
     monkeypatch.setattr(linefiles, "READ_BYTES", 7)  # many reads per range, lines across reads
     rng = random.Random(seed)
-    lines = [b"x" * rng.choice([0, 1, 3, 40]) + str(k).encode() for k in range(rng.randint(1, 80))]
+    lines = [b"x" * rng.choice([0, 1, 3, 40]) + rng.choice([str(k).encode(), b""]) for k in range(rng.randint(1, 80))]
     path = tmp_path / "f.txt"
-    path.write_bytes(b"\n".join(lines) + rng.choice([b"", b"\n"]))
-    expected = list(enumerate(lines, start=1))
+    content = b"\n".join(lines) + rng.choice([b"", b"\n", b"\n\n"])
+    path.write_bytes(content)
+    expected = content.split(b"\n")  # a final newline ends the last line
+    if content.endswith(b"\n"):
+        expected.pop()
+    expected = list(enumerate(expected, start=1))
     for count in (1, 2, 3, 7, 50):
         got = sorted(pair for k in range(count) for pair in lines_of(byte_range_lines(path, k, count)))
         assert got == expected, count
+    assert lines_of(stream_lines(path)) == expected
 
 
 def test_stream_reads_gzip_and_keeps_selected_blocks(tmp_path):

@@ -13,7 +13,6 @@ import gzip
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -42,21 +41,42 @@ class LineNumbers:
         return self.base + local
 
 
-@dataclass(frozen=True)
 class LineBatch:
     """Lines as (n, bytes without the newline); ``line_of(n)`` is line n's number in the file.
 
-    ``read`` is how many lines the reader has gone through so far, kept or not.
+    ``read`` is how many lines the reader has gone through so far, kept or not. A batch of consecutive
+    lines holds them as one ``text``, joined by newlines, and splits it only when ``lines`` is asked
+    for (text files are tokenized from ``text`` itself); a batch of selected lines holds their list.
     """
 
-    line_of: LineNumbers
-    lines: list[tuple[int, bytes]]
-    read: int
-    joined: bytes | None = None  # the lines joined by newlines, where a reader has already done so
+    def __init__(
+        self,
+        line_of: LineNumbers,
+        read: int,
+        *,
+        text: bytes | None = None,
+        lines: list[tuple[int, bytes]] | None = None,
+    ) -> None:
+        self.line_of, self.read, self.text, self._lines = line_of, read, text, lines
+
+    @property
+    def lines(self) -> list[tuple[int, bytes]]:
+        if self._lines is None:
+            assert self.text is not None
+            split = self.text.split(b"\n")
+            self._lines = list(enumerate(split, start=self.read - len(split) + 1))
+        return self._lines
+
+    def joined(self) -> bytes:
+        """The lines joined by newlines."""
+        if self.text is None:
+            self.text = b"\n".join([raw for _, raw in self.lines])
+        return self.text
 
 
-def _whole_lines(handle: BinaryIO, start: int, end: int | None) -> Iterator[list[bytes]]:
-    """Batches of the lines of ``handle`` (positioned at byte ``start``) that start before ``end``."""
+def _whole_lines(handle: BinaryIO, start: int, end: int | None) -> Iterator[tuple[bytes, int]]:
+    """(lines joined by newlines, how many) of the lines of ``handle`` (positioned at byte ``start``)
+    that start before ``end``, a batch per read."""
     pending, position = b"", start  # position: file offset of the first byte of ``pending``
     while True:
         chunk = handle.read(READ_BYTES)
@@ -65,13 +85,16 @@ def _whole_lines(handle: BinaryIO, start: int, end: int | None) -> Iterator[list
             cut = data.find(b"\n", max(end - 1 - position, 0))
             if cut >= 0 or done:  # the range's last line is complete
                 data, done = (data[: cut + 1] if cut >= 0 else data), True
-        lines = data.split(b"\n")
-        pending = b"" if done else lines.pop()
-        if done and lines and not lines[-1]:
-            lines.pop()  # the final newline ends the last line; it does not start one
+        if done:  # the final newline ends the last line; it does not start one
+            cut = len(data) - 1 if data.endswith(b"\n") else len(data)
+            pending = b""
+        else:
+            cut = data.rfind(b"\n")  # -1: no line ends in this read yet
+            pending = data[cut + 1 :]
         position += len(data) - len(pending)
-        if lines:
-            yield lines
+        if data and cut >= 0:
+            text = data[:cut]
+            yield text, text.count(b"\n") + 1
         if done:
             return
 
@@ -88,10 +111,9 @@ def byte_range_lines(path: Path, index: int, count: int) -> Iterator[LineBatch]:
             return  # no line starts in this range
         handle.seek(first)
         line_of, number = LineNumbers(path, first), 0
-        for lines in _whole_lines(handle, first, end):
-            batch = list(enumerate(lines, start=number + 1))
-            number += len(lines)
-            yield LineBatch(line_of, batch, number)
+        for text, count in _whole_lines(handle, first, end):
+            number += count
+            yield LineBatch(line_of, number, text=text)
 
 
 def stream_lines(path: Path, block: int = 1, keep_block: Callable[[int], bool] | None = None) -> Iterator[LineBatch]:
@@ -101,12 +123,10 @@ def stream_lines(path: Path, block: int = 1, keep_block: Callable[[int], bool] |
     opener = igzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as handle:
         line_of, number = LineNumbers(path, 0), 0
-        for lines in _whole_lines(handle, 0, None):
-            numbered = enumerate(lines, start=number + 1)
-            kept = (
-                list(numbered)
-                if keep_block is None
-                else [(n, raw) for n, raw in numbered if keep_block((n - 1) // block)]
-            )
-            number += len(lines)
-            yield LineBatch(line_of, kept, number)
+        for text, count in _whole_lines(handle, 0, None):
+            number += count
+            if keep_block is None:
+                yield LineBatch(line_of, number, text=text)
+                continue
+            numbered = enumerate(text.split(b"\n"), start=number - count + 1)
+            yield LineBatch(line_of, number, lines=[(n, raw) for n, raw in numbered if keep_block((n - 1) // block)])

@@ -109,19 +109,22 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
             if by_bytes
             else stream_lines(path, LINE_BLOCK, selection if selection.count > 1 else None)
         )
+        first = True  # the next batch of consecutive lines from byte 0 starts with line 1
         for batch in batches:
             read = batch.read
-            if batch.lines and batch.lines[0][0] == 1 and batch.line_of.start == 0:
-                batch.lines[0] = (1, batch.lines[0][1].removeprefix(UTF8_BOM))  # a byte-order mark is no text
-            if not batch.lines:
+            if batch.text is None and not batch.lines:
                 continue
-            joined = b"\n".join([raw for _, raw in batch.lines])
+            if batch.line_of.start == 0 and batch.text is not None and first:
+                batch.text = batch.text.removeprefix(UTF8_BOM)  # a byte-order mark is no text
+            elif batch.line_of.start == 0 and batch.text is None and batch.lines[0][0] == 1:
+                batch.lines[0] = (1, batch.lines[0][1].removeprefix(UTF8_BOM))
+            first = False
             try:
-                joined.decode("utf-8")
+                batch.joined().decode("utf-8")
             except UnicodeDecodeError:
                 pass
             else:
-                yield LineBatch(batch.line_of, batch.lines, read, joined)
+                yield batch
                 continue
             valid: list[tuple[int, bytes]] = []
             for n, raw in batch.lines:  # report each bad line at its place, after the lines before it
@@ -129,13 +132,13 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
                     decode(raw, path, batch.line_of(n))
                 except CorpusError as error:
                     if valid:
-                        yield LineBatch(batch.line_of, valid, read)
+                        yield LineBatch(batch.line_of, read, lines=valid)
                         valid = []
                     policy(error)
                     continue
                 valid.append((n, raw))
             if valid:
-                yield LineBatch(batch.line_of, valid, read)
+                yield LineBatch(batch.line_of, read, lines=valid)
     except GZIP_ERRORS as exc:
         # every partition of a gzipped file reads the whole stream: the first one speaks for the file
         if selection.index == 0:
@@ -206,7 +209,7 @@ class TextFile(Source):
     def unit_batches(self, policy: ErrorPolicy, selection: Selection) -> Iterator[tuple[bytes, np.ndarray]]:
         for batch in read_lines(self.path, policy, selection):
             # a trailing \r is whitespace to the tokenizer: no need to strip it here
-            text = batch.joined if batch.joined is not None else b"\n".join([raw for _, raw in batch.lines])
+            text = batch.joined()
             newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
             yield text, np.append(newlines + 1, len(text) + 1)
 
