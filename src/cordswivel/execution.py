@@ -91,8 +91,9 @@ class Budget:
         return max(self.worker_bytes // 48, 256)
 
     def partition_bytes(self) -> int:
-        """Corpus bytes per partition: tokenizing takes about 3.5 bytes per corpus byte."""
-        return max(self.worker_bytes // 8, 1 << 16)
+        """Corpus bytes per partition: a quarter of the share (tokenizing holds about 1-2 bytes per
+        byte of text, and a gzipped byte is about 3 of text)."""
+        return max(self.worker_bytes // 4, 1 << 16)
 
 
 def process_pool(workers: int, preload: Callable[[], None] | None = None) -> concurrent.futures.ProcessPoolExecutor:
