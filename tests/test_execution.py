@@ -3,6 +3,7 @@ and a signal while the workers start stops them all."""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -59,6 +60,27 @@ def test_runner_gives_results_in_order_and_ticks_progress(workers):
         assert run.workers == workers
         assert run.compute([dask.delayed(_square)(k) for k in range(5)], label="squares") == (0, 1, 4, 9, 16)
     assert ticks == [1] * 5 + ["closed"]
+
+
+def _note_pid(path):
+    with open(path, "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_prepare_runs_the_setup_in_the_workers_before_the_next_tasks(workers, tmp_path):
+    import dask
+
+    from cordswivel.execution import runner
+
+    marks = tmp_path / "marks"
+    with runner(workers=workers, scheduler=None) as run:
+        run.prepare(functools.partial(_note_pid, marks))
+        if workers == 1:  # in this process, at once
+            assert marks.read_text().split() == [str(os.getpid())]
+        assert run.compute([dask.delayed(_square)(k) for k in range(4)], label="squares") == (0, 1, 4, 9)
+    pids = marks.read_text().split()
+    assert 1 <= len(pids) <= workers and (workers == 1 or str(os.getpid()) not in pids)
 
 
 class _Stop(Exception):

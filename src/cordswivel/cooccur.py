@@ -251,10 +251,21 @@ def _count_partition(
 
 def load_kernels() -> None:
     """Load the compiled counting kernels (about half a second), e.g. before worker processes fork."""
+    _load_tokenizing_kernels()
+    _load_pair_kernels()
+
+
+def _load_tokenizing_kernels() -> None:
+    """Load the compiled kernels of pass 1 (and of the driver's type numbering)."""
     interner = ChunkInterner()
     chunk_ids, lengths = interner.add(b"a b", np.array([3]))
     interner.tokens()
     map_chunks(chunk_ids, lengths, np.array([0, -1], dtype=np.int32), 1)
+
+
+def _load_pair_kernels() -> None:
+    """Load the compiled kernels of passes 2 and 3: in the workers while the driver selects the
+    vocabulary, where the workers would otherwise wait (``Runner.prepare``)."""
     layout = PairKeys.layout(2, 1, 1)
     keys, scratch = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
     (dense, overflow), weights, unit = dense_cells(2), unit_weights(1), np.empty((3, 2), np.int64)
@@ -304,7 +315,7 @@ def count_cooccurrences(
     limit = parse_size(memory_limit) if memory_limit is not None else default_memory_limit()
     with (  # the workers stop before the temporary output is removed
         atomic_directory(out_dir, overwrite=overwrite) as tmp,
-        runner(workers=workers, scheduler=scheduler, progress=progress, preload=load_kernels) as run,
+        runner(workers=workers, scheduler=scheduler, progress=progress, preload=_load_tokenizing_kernels) as run,
     ):
         budget = Budget.share(limit, run.workers)
         groups = corpus.partition_groups(
@@ -320,6 +331,7 @@ def count_cooccurrences(
             ],
             label="vocabulary",
         )
+        run.prepare(_load_pair_kernels)
         types, type_counts = _word_ids(pass1)
         pass_seconds = {"vocabulary": time.perf_counter() - started}
         vocab, word_of_type = select_vocabulary(

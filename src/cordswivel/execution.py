@@ -167,6 +167,16 @@ class Runner:
     ) -> None:
         self.workers, self.pool, self.client, self.progress = workers, pool, client, progress
 
+    def prepare(self, setup: Callable[[], None]) -> None:
+        """Start ``setup`` (e.g. loading the next pass's kernels) on each local worker and return at
+        once, so that it runs while this process works; tasks computed next queue behind it. In this
+        process it runs now; cluster workers do without (they load what they need when first used)."""
+        if self.pool is not None:
+            for _ in range(self.workers):  # an idle worker takes one; a worker that takes two loads once
+                self.pool.submit(setup)
+        elif self.client is None:
+            setup()
+
     def compute(self, tasks: Sequence[Any], label: str) -> tuple:
         """The results of ``tasks``, in order; a tick of the progress bar per finished task."""
         bar = self.progress(label, len(tasks)) if self.progress else None
