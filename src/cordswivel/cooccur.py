@@ -249,12 +249,6 @@ def _count_partition(
 # --------------------------------------------------------------------------- the passes together
 
 
-def load_kernels() -> None:
-    """Load the compiled counting kernels (about half a second), e.g. before worker processes fork."""
-    _load_tokenizing_kernels()
-    _load_pair_kernels()
-
-
 def _load_tokenizing_kernels() -> None:
     """Load the compiled kernels of pass 1 (and of the driver's type numbering)."""
     interner = ChunkInterner()

@@ -109,15 +109,16 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
             if by_bytes
             else stream_lines(path, LINE_BLOCK, selection if selection.count > 1 else None)
         )
-        first = True  # the next batch of consecutive lines from byte 0 starts with line 1
+        first = True  # line 1, if any batch holds it, starts the first batch with lines
         for batch in batches:
             read = batch.read
             if batch.text is None and not batch.lines:
                 continue
-            if batch.line_of.start == 0 and batch.text is not None and first:
-                batch.text = batch.text.removeprefix(UTF8_BOM)  # a byte-order mark is no text
-            elif batch.line_of.start == 0 and batch.text is None and batch.lines[0][0] == 1:
-                batch.lines[0] = (1, batch.lines[0][1].removeprefix(UTF8_BOM))
+            if first and batch.line_of.start == 0:  # a byte-order mark is no text
+                if batch.text is not None:
+                    batch.text = batch.text.removeprefix(UTF8_BOM)
+                elif batch.lines[0][0] == 1:
+                    batch.lines[0] = (1, batch.lines[0][1].removeprefix(UTF8_BOM))
             first = False
             try:
                 batch.joined().decode("utf-8")
