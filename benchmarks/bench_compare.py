@@ -41,10 +41,10 @@ WORD_PAIRS = {"MEN": "EN-MEN-TR-3k.txt", "SimLex-999": "SimLex-999.txt", "WS-353
 
 def build_swivel(out: Path, data_dir: str | None, workers: int) -> dict:
     from cordswivel.config import DEMO_COOCCUR, DEMO_SWIVEL
-    from cordswivel.cooccur import count_cooccurrences
-    from cordswivel.corpus import open_corpus
+    from cordswivel.corpus.reader import open_corpus
+    from cordswivel.counting.cooccur import count_cooccurrences
     from cordswivel.data import cord19_sample_paths
-    from cordswivel.pipeline import train_embeddings
+    from cordswivel.pipeline.train import train_embeddings
 
     started = time.perf_counter()
     stats = count_cooccurrences(
@@ -64,9 +64,9 @@ def build_swivel(out: Path, data_dir: str | None, workers: int) -> dict:
 def build_word2vec(out: Path, data_dir: str | None, workers: int, sg: int) -> dict:
     from gensim.models import Word2Vec
 
-    from cordswivel.corpus import open_corpus
+    from cordswivel.corpus.reader import open_corpus
+    from cordswivel.corpus.tokenizer import tokenize
     from cordswivel.data import cord19_sample_paths
-    from cordswivel.tokenizer import tokenize
 
     started = time.perf_counter()
     sentences = [tokens for unit in open_corpus(cord19_sample_paths(data_dir)).units() if (tokens := tokenize(unit))]
@@ -91,8 +91,8 @@ def block_seconds(repeat_epochs: int = 2) -> float:
     """Seconds per 4096 x 4096 block, dim 128, timed on synthetic shards of 3 x 3 blocks."""
     from bench_train import write_synthetic_shards
     from cordswivel.config import SwivelConfig
-    from cordswivel.shards import CooccurrenceShards
-    from cordswivel.swivel import SwivelTrainer
+    from cordswivel.counting.shards import CooccurrenceShards
+    from cordswivel.training.swivel import SwivelTrainer
 
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_shards(Path(tmp) / "shards", 3 * FULL_SHARD, FULL_SHARD)
@@ -106,7 +106,7 @@ def scicite(vectors: str, seeds: list[int], data_dir: str | None) -> dict:
     import cordswivel
     from cordswivel.config import ClassifierConfig
     from cordswivel.data import find_data_dir
-    from cordswivel.scicite import load_scicite, train_classifier
+    from cordswivel.tutorial.scicite import load_scicite, train_classifier
 
     data = load_scicite(find_data_dir(data_dir) / "scicite")
     model = cordswivel.load(vectors)

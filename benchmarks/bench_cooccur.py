@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 from cordswivel.config import CooccurConfig
-from cordswivel.cooccur import count_cooccurrences
-from cordswivel.corpus import open_corpus
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.counting.cooccur import count_cooccurrences
+from cordswivel.counting.shards import CooccurrenceShards
 from cordswivel.data import cord19_sample_paths
-from cordswivel.shards import CooccurrenceShards
 
 
 def main() -> int:

@@ -27,10 +27,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cordswivel.config import CooccurConfig
-from cordswivel.cooccur import count_cooccurrences
-from cordswivel.corpus import open_corpus
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.counting.cooccur import count_cooccurrences
+from cordswivel.counting.execution import parse_size
 from cordswivel.data import cord19_sample_paths
-from cordswivel.execution import parse_size
 
 from memory import PeakMemory
 

@@ -19,11 +19,11 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cordswivel
-from cordswivel.analysis import group_cosines
 from cordswivel.config import DEMO_COOCCUR, DEMO_SWIVEL, ClassifierConfig
 from cordswivel.data import cord19_sample_paths, find_data_dir
-from cordswivel.pipeline import train_embeddings
-from cordswivel.scicite import load_scicite, train_classifier
+from cordswivel.pipeline.train import train_embeddings
+from cordswivel.tutorial.analysis import group_cosines
+from cordswivel.tutorial.scicite import load_scicite, train_classifier
 
 
 def main() -> int:

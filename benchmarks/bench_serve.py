@@ -30,8 +30,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from cordswivel.data import find_data_dir
-from cordswivel.embedding import TextEmbedding
-from cordswivel.scicite import load_scicite
+from cordswivel.embedding.vectors import TextEmbedding
+from cordswivel.tutorial.scicite import load_scicite
 
 
 def rss_mb(pid: int) -> float:

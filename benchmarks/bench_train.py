@@ -29,12 +29,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
 from cordswivel.config import PRECISIONS, CooccurConfig, SwivelConfig
-from cordswivel.cooccur import count_cooccurrences
-from cordswivel.corpus import open_corpus
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.counting.cooccur import count_cooccurrences
+from cordswivel.counting.shards import BLOCK_DIR, CELL, CooccurrenceShards, CooccurStats, block_name, write_metadata
+from cordswivel.counting.vocab import Vocabulary
 from cordswivel.data import cord19_sample_paths
-from cordswivel.shards import BLOCK_DIR, CELL, CooccurrenceShards, CooccurStats, block_name, write_metadata
-from cordswivel.swivel import SwivelTrainer
-from cordswivel.vocab import Vocabulary
+from cordswivel.training.swivel import SwivelTrainer
 
 from memory import PeakMemory
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cordswivel.embedding import TextEmbedding
-from cordswivel.scicite import SciCite, Split
-from cordswivel.tokenizer import tokenize
-from cordswivel.vocab import Vocabulary
+from cordswivel.corpus.tokenizer import tokenize
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.vectors import TextEmbedding
+from cordswivel.tutorial.scicite import SciCite, Split
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RELEASE_SAMPLE = SHARED / "testdata" / "cord19_release_sample" / "files"

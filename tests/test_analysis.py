@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cordswivel.analysis import group_cosines, neighbour_table, plot_heatmap, similarity_matrix
-from cordswivel.embedding import TextEmbedding
-from cordswivel.vocab import Vocabulary
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.vectors import TextEmbedding
+from cordswivel.tutorial.analysis import group_cosines, neighbour_table, plot_heatmap, similarity_matrix
 
 WORDS = ("coronavirus", "SARS", "MERS", "Italy", "Spain", "fever")
 

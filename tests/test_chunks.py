@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cordswivel.chunks import ChunkInterner, map_chunks
-from cordswivel.tokenizer import normalize_token
+from cordswivel.corpus.tokenizer import normalize_token
+from cordswivel.counting.chunks import ChunkInterner, map_chunks
 
 SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 text = st.text(alphabet=st.one_of(st.sampled_from(SPACES + "ab.,-é€"), st.characters()), max_size=60)

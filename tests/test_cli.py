@@ -19,8 +19,8 @@ import pytest
 from cordswivel import commands
 from cordswivel.cli import build_parser, main
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
-from cordswivel.embedding import TextEmbedding
-from cordswivel.vocab import Vocabulary
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.vectors import TextEmbedding
 
 from helpers import children_of, in_child, run_cli, word_model, world_readable_dir
 
@@ -237,8 +237,8 @@ def test_evaluate_pairs_reads_headers_and_prints_valid_json(tmp_path, capsys):
 
 def main_in_child(argv, **limits):
     """``main(argv)`` in a forked child (see ``helpers.in_child``): (exit code, stderr)."""
-    import cordswivel.formats
-    import cordswivel.loading  # noqa: F401
+    import cordswivel.embedding.formats
+    import cordswivel.embedding.loading  # noqa: F401
 
     def run():
         err = io.StringIO()

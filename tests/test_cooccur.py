@@ -8,13 +8,13 @@ import random
 import numpy as np
 import pytest
 
-from cordswivel import cooccur, spills
 from cordswivel.config import CooccurConfig
-from cordswivel.cooccur import count_cooccurrences
-from cordswivel.corpus import open_corpus
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.corpus.tokenizer import tokenize
+from cordswivel.counting import cooccur, spills
+from cordswivel.counting.cooccur import count_cooccurrences
+from cordswivel.counting.shards import CooccurrenceShards, block_name
 from cordswivel.errors import ConfigError
-from cordswivel.shards import CooccurrenceShards, block_name
-from cordswivel.tokenizer import tokenize
 
 from helpers import brute_force, random_units
 
@@ -203,8 +203,8 @@ def test_too_many_blocks_are_refused_before_pairs_are_counted(tmp_path):
 
 
 def test_rounds_merge_while_they_repeat_pairs_then_spill_as_they_come(tmp_path):
-    from cordswivel.execution import Budget
-    from cordswivel.pairkeys import PairKeys, unit_weights
+    from cordswivel.counting.execution import Budget
+    from cordswivel.counting.pairkeys import PairKeys, unit_weights
 
     layout = PairKeys.layout(vocab_size=64, window=2, shard_size=16)
     parts, weights = layout.word_parts(0), unit_weights(2)

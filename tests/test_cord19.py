@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cordswivel.cord19 import Paper, is_metadata, parse_key, plan_readings
-from cordswivel.corpus import open_corpus
+from cordswivel.corpus.cord19 import Paper, is_metadata, parse_key, plan_readings
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.corpus.sources import SkipCounts
 from cordswivel.errors import CorpusError
-from cordswivel.sources import SkipCounts
 
 from helpers import write_parse
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
-from cordswivel.demo import run_demo
 from cordswivel.errors import ConfigError
-from cordswivel.scicite import LABELS, load_classifier
+from cordswivel.pipeline.demo import run_demo
+from cordswivel.tutorial.scicite import LABELS, load_classifier
 
 from helpers import SHARED, planted_corpus
 

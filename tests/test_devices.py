@@ -8,12 +8,12 @@ import os
 import pytest
 
 from cordswivel.config import CooccurConfig, SwivelConfig
-from cordswivel.cooccur import count_cooccurrences
-from cordswivel.corpus import open_corpus
-from cordswivel.devices import check_memory, training_bytes
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.counting.cooccur import count_cooccurrences
+from cordswivel.counting.shards import CooccurrenceShards
 from cordswivel.errors import ConfigError
-from cordswivel.shards import CooccurrenceShards
-from cordswivel.swivel import SwivelTrainer
+from cordswivel.training.devices import check_memory, training_bytes
+from cordswivel.training.swivel import SwivelTrainer
 
 from helpers import planted_corpus
 
@@ -53,7 +53,7 @@ def test_training_that_cannot_fit_in_memory_is_refused_before_allocating(planted
     ],
 )
 def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch, flags, expected):
-    from cordswivel import devices
+    from cordswivel.training import devices
 
     monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
     assert devices.matmul_precision("auto", ["/cpu:0"]) == expected
@@ -62,7 +62,7 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch, 
 
 
 def test_cpu_flags_are_this_machines():
-    from cordswivel.devices import cpu_flags
+    from cordswivel.training.devices import cpu_flags
 
     if not os.path.exists("/proc/cpuinfo"):
         assert cpu_flags() == set()
@@ -73,7 +73,7 @@ def test_cpu_flags_are_this_machines():
 
 
 def test_training_records_the_precision_it_used(planted_shards, tmp_path, monkeypatch):
-    from cordswivel import devices
+    from cordswivel.training import devices
 
     monkeypatch.setattr(devices, "cpu_flags", lambda: set())
     _, shards = planted_shards

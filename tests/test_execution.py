@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from cordswivel.counting.execution import PROCESS_BYTES, Budget, parse_size
 from cordswivel.errors import ConfigError
-from cordswivel.execution import PROCESS_BYTES, Budget, parse_size
 
 from helpers import children_of
 
@@ -45,7 +45,7 @@ def _square(x):
 def test_runner_gives_results_in_order_and_ticks_progress(workers):
     import dask
 
-    from cordswivel.execution import runner
+    from cordswivel.counting.execution import runner
 
     ticks = []
 
@@ -71,7 +71,7 @@ def _note_pid(path):
 def test_prepare_runs_the_setup_in_the_workers_before_the_next_tasks(workers, tmp_path):
     import dask
 
-    from cordswivel.execution import runner
+    from cordswivel.counting.execution import runner
 
     marks = tmp_path / "marks"
     with runner(workers=workers, scheduler=None) as run:
@@ -89,7 +89,7 @@ class _Stop(Exception):
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="holds signals with pthread_sigmask")
 def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monkeypatch):
-    from cordswivel import execution
+    from cordswivel.counting import execution
 
     pools = []
 
@@ -120,7 +120,7 @@ def test_a_signal_while_workers_start_arrives_once_the_pool_knows_them_all(monke
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="holds signals with pthread_sigmask")
 def test_a_signal_another_thread_takes_is_held_too():
-    from cordswivel.execution import signals_held
+    from cordswivel.counting.execution import signals_held
 
     sleeper = threading.Thread(target=time.sleep, args=(2,), daemon=True)  # takes process signals too
     sleeper.start()

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import cordswivel
+from cordswivel.embedding.formats import PROJECTOR_TENSOR, export_projector, export_word2vec, load_text_vectors
 from cordswivel.errors import ModelFormatError
-from cordswivel.formats import PROJECTOR_TENSOR, export_projector, export_word2vec, load_text_vectors
 
 from helpers import WORDS, word_model
 

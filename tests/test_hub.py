@@ -18,8 +18,8 @@ import tf_keras as keras
 
 import cordswivel
 from cordswivel.config import ClassifierConfig
-from cordswivel.hub import HubTextEmbedding, export_hub_module
-from cordswivel.scicite import train_classifier
+from cordswivel.embedding.hub import HubTextEmbedding, export_hub_module
+from cordswivel.tutorial.scicite import train_classifier
 
 from helpers import WORDS, easy_task, word_model
 

@@ -8,10 +8,10 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cordswivel.embedding import TextEmbedding
-from cordswivel.layers import graph_embed, make_text_embedding_layer, tf_tokenize
-from cordswivel.tokenizer import tokenize
-from cordswivel.vocab import Vocabulary
+from cordswivel.corpus.tokenizer import tokenize
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.layers import graph_embed, make_text_embedding_layer, tf_tokenize
+from cordswivel.embedding.vectors import TextEmbedding
 
 SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 texts = st.text(

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from cordswivel import linefiles
-from cordswivel.linefiles import LineNumbers, byte_range_lines, stream_lines
+from cordswivel.corpus import linefiles
+from cordswivel.corpus.linefiles import LineNumbers, byte_range_lines, stream_lines
 
 
 def lines_of(batches):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import cordswivel
-from cordswivel.embedding import TextEmbedding
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.formats import export_word2vec
+from cordswivel.embedding.loading import is_saved_model, load
+from cordswivel.embedding.vectors import TextEmbedding
 from cordswivel.errors import ModelFormatError
-from cordswivel.formats import export_word2vec
-from cordswivel.loading import is_saved_model, load
-from cordswivel.vocab import Vocabulary
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ NATIVE = [
     b"W0000 00:00:1796175206.852669    9378 gpu/gpu_device.cc:2344] Cannot dlopen some GPU libraries.\n",
 ]
 OURS = [
-    b"INFO cordswivel.cooccur: counting 2 partitions\n",
+    b"INFO cordswivel.counting.cooccur: counting 2 partitions\n",
     b"\repoch 1/40:  12%|#2        | 6/49 [00:01<00:07]",
     b"\repoch 1/40: 100%|##########| 49/49 [00:06<00:00]\n",
     b"cordswivel train: error: I0000 is not a file\n",

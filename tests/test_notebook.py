@@ -24,7 +24,7 @@ def test_the_notebook_is_committed_without_outputs():
 def test_the_notebook_runs_end_to_end(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    from cordswivel.hub import export_hub_module
+    from cordswivel.embedding.hub import export_hub_module
 
     export_hub_module(word_model(), tmp_path / "module")
     scicite = tmp_path / "scicite"

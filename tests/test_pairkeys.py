@@ -7,8 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from cordswivel.errors import ConfigError
-from cordswivel.pairkeys import (
+from cordswivel.counting.pairkeys import (
     PairKeys,
     block_cells,
     block_keys,
@@ -26,6 +25,7 @@ from cordswivel.pairkeys import (
     transpose_cells,
     unit_weights,
 )
+from cordswivel.errors import ConfigError
 
 
 def test_block_keys_split_values_too_big_for_their_bits_and_come_block_by_block():

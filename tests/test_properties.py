@@ -8,12 +8,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cordswivel.corpus import open_corpus
-from cordswivel.embedding import TextEmbedding
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.corpus.sources import SkipCounts
+from cordswivel.corpus.tokenizer import tokenize
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.vectors import TextEmbedding
 from cordswivel.errors import CorpusError
-from cordswivel.sources import SkipCounts
-from cordswivel.tokenizer import tokenize
-from cordswivel.vocab import Vocabulary
 
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from cordswivel.analysis import GroupCoherence, SimilarityMatrix
 from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
-from cordswivel.embedding import TextEmbedding
+from cordswivel.counting.vocab import Vocabulary
+from cordswivel.embedding.vectors import TextEmbedding
 from cordswivel.fileio import save_figure
-from cordswivel.pipeline import TrainingResult
-from cordswivel.report import DemoResult, write_report
-from cordswivel.scicite import ClassifierResult, Prediction, classification_metrics
-from cordswivel.vocab import Vocabulary
+from cordswivel.pipeline.report import DemoResult, write_report
+from cordswivel.pipeline.train import TrainingResult
+from cordswivel.tutorial.analysis import GroupCoherence, SimilarityMatrix
+from cordswivel.tutorial.scicite import ClassifierResult, Prediction, classification_metrics
 
 
 def demo_result(out: Path) -> DemoResult:

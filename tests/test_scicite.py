@@ -9,7 +9,7 @@ import pytest
 
 from cordswivel.config import ClassifierConfig
 from cordswivel.errors import CorpusError
-from cordswivel.scicite import (
+from cordswivel.tutorial.scicite import (
     LABELS,
     classification_metrics,
     load_classifier,

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from cordswivel.analysis import similarity_matrix
 from cordswivel.config import ServeConfig
-from cordswivel.explorer import Explorer
-from cordswivel.serve import create_app, plotly_js
+from cordswivel.explorer.backend import Explorer
+from cordswivel.explorer.serve import create_app, plotly_js
+from cordswivel.tutorial.analysis import similarity_matrix
 
 from helpers import word_model
 
@@ -124,7 +124,7 @@ def test_classify_without_a_classifier_says_how_to_get_one():
 def start_server(root):
     """``cordswivel serve`` on a free port with two models and a saved (untrained) classifier:
     (its URL, the process)."""
-    from cordswivel.scicite import build_classifier, save_classifier
+    from cordswivel.tutorial.scicite import build_classifier, save_classifier
 
     word_model(seed=0).save(root / "first")
     word_model(seed=1).save(root / "second")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cordswivel.config import CooccurConfig
+from cordswivel.counting.shards import BLOCK_DIR, CELL, CooccurrenceShards, CooccurStats, block_name, write_metadata
+from cordswivel.counting.vocab import Vocabulary
 from cordswivel.errors import ModelFormatError
-from cordswivel.shards import BLOCK_DIR, CELL, CooccurrenceShards, CooccurStats, block_name, write_metadata
-from cordswivel.vocab import Vocabulary
 
 
 def write_directory(root, matrix, shard_size):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from cordswivel.corpus.sources import ErrorPolicy, JsonLinesFile, Selection, SkipCounts, TextFile, split_author_list
 from cordswivel.errors import ConfigError, CorpusError
-from cordswivel.sources import ErrorPolicy, JsonLinesFile, Selection, SkipCounts, TextFile, split_author_list
 
 
 def records(source, on_error="raise", skips=None):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cordswivel.execution import Budget
-from cordswivel.pairkeys import PairKeys
-from cordswivel.shards import block_name
-from cordswivel.spills import SpillFile, SpillReader, merge_row_shard
+from cordswivel.counting.execution import Budget
+from cordswivel.counting.pairkeys import PairKeys
+from cordswivel.counting.shards import block_name
+from cordswivel.counting.spills import SpillFile, SpillReader, merge_row_shard
 
 
 def random_spill(rng, layout, size):

@@ -7,11 +7,11 @@ import pytest
 import tensorflow as tf
 
 from cordswivel.config import CooccurConfig, SwivelConfig
-from cordswivel.cooccur import count_cooccurrences
-from cordswivel.corpus import open_corpus
+from cordswivel.corpus.reader import open_corpus
+from cordswivel.counting.cooccur import count_cooccurrences
+from cordswivel.counting.shards import CooccurrenceShards
 from cordswivel.errors import ConfigError
-from cordswivel.shards import CooccurrenceShards
-from cordswivel.swivel import SwivelTrainer, block_loss_and_gradients
+from cordswivel.training.swivel import SwivelTrainer, block_loss_and_gradients
 
 from helpers import planted_corpus
 
@@ -79,7 +79,7 @@ def test_block_loss_matches_numpy_the_dense_form_and_autodiff(seed, scale):
 
 
 def test_dense_terms_are_stable_far_from_zero():
-    from cordswivel.swivel import dense_block_terms
+    from cordswivel.training.swivel import dense_block_terms
 
     scores = tf.constant([[-200.0, -20.0, 0.0, 20.0, 200.0]])
     column_loss, grad = dense_block_terms(scores, tf.zeros(1), tf.zeros(5), tf.constant(0.0))
@@ -90,7 +90,7 @@ def test_dense_terms_are_stable_far_from_zero():
 
 
 def test_a_large_blocks_loss_sums_as_exactly_as_float64_allows():
-    from cordswivel.swivel import block_terms
+    from cordswivel.training.swivel import block_terms
 
     rng = np.random.default_rng(0)
     s = 2048
@@ -175,9 +175,9 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from cordswivel.config import SwivelConfig
-from cordswivel.shards import CooccurrenceShards
-from cordswivel.devices import distribution_strategy
-from cordswivel.swivel import SwivelTrainer
+from cordswivel.counting.shards import CooccurrenceShards
+from cordswivel.training.devices import distribution_strategy
+from cordswivel.training.swivel import SwivelTrainer
 shards = CooccurrenceShards(sys.argv[1])
 assert distribution_strategy(["/cpu:0", "/cpu:1"]).num_replicas_in_sync == 2
 for optimizer in ("adagrad", "sgd"):
@@ -215,7 +215,7 @@ def test_two_devices_train_like_one(tmp_path):
 
 
 def test_diagonals_cover_every_block_once_without_sharing_shards():
-    from cordswivel.swivel import block_schedule
+    from cordswivel.training.swivel import block_schedule
 
     for n in (1, 3, 4):
         diagonals = block_schedule(n, seed=0, epoch=1)
@@ -227,7 +227,7 @@ def test_diagonals_cover_every_block_once_without_sharing_shards():
 
 
 def test_cell_width_pads_by_at_most_an_eighth_to_few_shapes():
-    from cordswivel.swivel import cell_width
+    from cordswivel.training.swivel import cell_width
 
     widths = {cell_width(m) for m in range(1, 200_000, 7)}
     assert all(m <= cell_width(m) <= max(1024, m * 9 / 8) for m in range(1, 200_000, 7))
@@ -235,7 +235,7 @@ def test_cell_width_pads_by_at_most_an_eighth_to_few_shapes():
 
 
 def test_stop_reason_follows_the_tolerance_and_the_epoch_limit():
-    from cordswivel.swivel import stop_reason
+    from cordswivel.training.swivel import stop_reason
 
     config = SwivelConfig(epochs=5, tolerance=0.01)
     assert stop_reason([10.0], config) is None and stop_reason([10.0, 9.8], config) is None  # 2% better

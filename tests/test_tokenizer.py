@@ -3,7 +3,7 @@
 import string
 import sys
 
-from cordswivel.tokenizer import WHITESPACE, normalize_token, tokenize
+from cordswivel.corpus.tokenizer import WHITESPACE, normalize_token, tokenize
 
 
 def test_strips_punctuation_at_ends_only():

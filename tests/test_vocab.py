@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cordswivel.counting.vocab import Vocabulary, build_vocabulary, select_vocabulary
 from cordswivel.errors import ConfigError, ModelFormatError
-from cordswivel.vocab import Vocabulary, build_vocabulary, select_vocabulary
 
 
 def test_order_cap_and_truncation_to_whole_shards():

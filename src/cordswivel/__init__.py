@@ -1,8 +1,9 @@
 """cordswivel: Swivel word embeddings for scientific literature, usable like TF-Hub's CORD-19 module.
 
-Pipeline: ``open_corpus`` -> ``count_cooccurrences`` -> ``SwivelTrainer`` -> ``TextEmbedding``;
-``train_embeddings`` (or ``run_training``, which also says how training went) runs it end to end and
-``load`` opens embeddings of any supported kind.
+Pipeline, one subpackage per stage: ``corpus`` (``open_corpus``) -> ``counting``
+(``count_cooccurrences``) -> ``training`` (``SwivelTrainer``) -> ``embedding`` (``TextEmbedding``) ->
+``tutorial`` and ``explorer``. ``pipeline.train_embeddings`` (or ``run_training``, which also says how
+training went) runs it end to end, and ``load`` opens embeddings of any supported kind.
 """
 
 import os as _os
@@ -13,9 +14,12 @@ import os as _os
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from .config import ClassifierConfig, CooccurConfig, SwivelConfig
-from .cooccur import count_cooccurrences
-from .corpus import open_corpus
-from .embedding import TextEmbedding, WordPairsResult
+from .corpus.reader import open_corpus
+from .corpus.tokenizer import tokenize
+from .counting.cooccur import count_cooccurrences
+from .counting.shards import CooccurrenceShards, CooccurStats
+from .embedding.loading import load
+from .embedding.vectors import TextEmbedding, WordPairsResult
 from .errors import (
     ConfigError,
     CordswivelError,
@@ -25,11 +29,8 @@ from .errors import (
     OutOfVocabularyError,
     TrainingError,
 )
-from .loading import load
-from .pipeline import TrainingResult, run_training, train_embeddings
-from .shards import CooccurrenceShards, CooccurStats
-from .swivel import SwivelTrainer
-from .tokenizer import tokenize
+from .pipeline.train import TrainingResult, run_training, train_embeddings
+from .training.swivel import SwivelTrainer
 
 __version__ = "0.1.0"
 __all__ = [

@@ -101,7 +101,7 @@ def _positive(text: str) -> int:
 
 
 def _size(text: str) -> int:
-    from .execution import parse_size
+    from .counting.execution import parse_size
 
     try:
         return parse_size(text)

@@ -17,8 +17,8 @@ from typing import Any
 from tqdm import tqdm
 
 from .config import DEMO_SWIVEL, ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
+from .corpus.sources import SkipCounts
 from .fileio import check_output_free
-from .sources import SkipCounts
 
 CLF = ClassifierConfig()
 
@@ -67,8 +67,8 @@ def cooccur_config(args: argparse.Namespace) -> CooccurConfig:
 
 
 def cooccur(args: argparse.Namespace) -> int:
-    from .cooccur import count_cooccurrences
-    from .corpus import open_corpus
+    from .corpus.reader import open_corpus
+    from .counting.cooccur import count_cooccurrences
 
     config = cooccur_config(args)
     stats = count_cooccurrences(
@@ -93,7 +93,7 @@ def cooccur(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    from .pipeline import train_embeddings
+    from .pipeline.train import train_embeddings
 
     # every SwivelConfig field has an option of its name, but embedding_dim is --dim
     options = {f.name: getattr(args, f.name) for f in dataclasses.fields(SwivelConfig) if f.name != "embedding_dim"}
@@ -126,7 +126,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def neighbors(args: argparse.Namespace) -> int:
-    from .loading import load
+    from .embedding.loading import load
 
     model = load(args.model)
     for word in args.words:
@@ -138,7 +138,7 @@ def neighbors(args: argparse.Namespace) -> int:
 
 
 def embed(args: argparse.Namespace) -> int:
-    from .loading import load
+    from .embedding.loading import load
 
     model = load(args.model)
     vectors = model.embed(args.texts)
@@ -148,7 +148,7 @@ def embed(args: argparse.Namespace) -> int:
 
 
 def evaluate_pairs(args: argparse.Namespace) -> int:
-    from .loading import load
+    from .embedding.loading import load
 
     result = load(args.model).evaluate_word_pairs(args.file, case_insensitive=args.case_insensitive)
     print_json(dataclasses.asdict(result))  # NaN (fewer than two pairs covered) prints as null
@@ -156,7 +156,7 @@ def evaluate_pairs(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .pipeline.demo import run_demo
 
     bar = progress_bar("SciCite epochs", CLF.epochs)
     result = run_demo(
@@ -181,13 +181,13 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from .formats import export_projector, export_word2vec
-    from .loading import load
+    from .embedding.formats import export_projector, export_word2vec
+    from .embedding.loading import load
 
     check_output_free(args.out, args.overwrite, kind="file" if args.format == "word2vec" else "directory")
     model = load(args.model)
     if args.format == "hub":
-        from .hub import export_hub_module  # only this format needs TensorFlow
+        from .embedding.hub import export_hub_module  # only this format needs TensorFlow
 
         export_hub_module(model, args.out, overwrite=args.overwrite)
     elif args.format == "word2vec":
@@ -199,9 +199,9 @@ def export(args: argparse.Namespace) -> int:
 
 
 def heatmap(args: argparse.Namespace) -> int:
-    from .analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
+    from .embedding.loading import load
     from .fileio import check_figure_format
-    from .loading import load
+    from .tutorial.analysis import TUTORIAL_TERMS, neighbour_table, plot_heatmap, similarity_matrix
 
     check_figure_format(args.out)
     check_output_free(args.out, args.overwrite, kind="file")
@@ -219,8 +219,8 @@ def heatmap(args: argparse.Namespace) -> int:
 
 def scicite(args: argparse.Namespace) -> int:
     from .data import find_data_dir
-    from .loading import load
-    from .scicite import load_scicite, train_classifier, write_classifier_outputs
+    from .embedding.loading import load
+    from .tutorial.scicite import load_scicite, train_classifier, write_classifier_outputs
 
     config = ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size, trainable=args.trainable, seed=args.seed)
     config.validate()
@@ -238,7 +238,7 @@ def scicite(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from .scicite import load_classifier, predict_intents
+    from .tutorial.scicite import load_classifier, predict_intents
 
     intents = predict_intents(load_classifier(args.classifier), args.texts)
     out = [
@@ -250,8 +250,8 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .explorer import Explorer
-    from .serve import run
+    from .explorer.backend import Explorer
+    from .explorer.serve import run
 
     config = ServeConfig(host=args.host, port=args.port)
     config.validate()

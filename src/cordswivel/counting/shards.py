@@ -1,0 +1,134 @@
+"""The co-occurrence directory: the on-disk format counting writes and training reads (NumPy only).
+
+- ``config.json``: ``format``, ``version``, the counting settings (``config.CooccurConfig``), the
+  number of shards, corpus statistics (``CooccurStats``) and the corpus paths;
+- ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``), V = num_shards * shard_size words;
+- ``row_sums.npy``, ``col_sums.npy``: float64 (V,), sums of each row / column of the full matrix;
+- ``blocks/RRRR-CCCC.npy`` for every shard pair (r, c): the non-zero cells of block (r, c) as a 1-D
+  NumPy array of ``CELL`` records ``(row: int32, col: int32, count: float32)`` with local indices.
+  Word id i lives in shard i % num_shards at local index i // num_shards, so block (r, c) cell
+  (a, b) is the count of word pair (a * num_shards + r, b * num_shards + c).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import CooccurConfig
+from ..errors import ConfigError, ModelFormatError
+from ..fileio import atomic_write_json, read_json
+from .vocab import Vocabulary
+
+FORMAT = "cordswivel-cooccurrence"
+FORMAT_VERSION = 1
+BLOCK_DIR = "blocks"
+CONFIG_FILE = "config.json"
+CELL = np.dtype([("row", "<i4"), ("col", "<i4"), ("count", "<f4")])
+
+
+@dataclass(frozen=True)
+class CooccurStats:
+    """What the corpus passes saw."""
+
+    tokens: int  # tokens after tokenization, OOV included
+    units: int  # text units (lines, paragraphs, titles)
+    types: int  # distinct tokens
+    vocab_size: int
+    nnz: int  # non-zero cells of the full (symmetric) matrix
+    total: float  # sum of all cells
+    seconds: float
+    spills: int = 0  # partial counts written to scratch files (spilled pairs are summed in the last pass)
+    skipped: dict[str, int] = field(default_factory=dict)  # skipped records by error kind
+    pass_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by its label
+
+
+def block_name(row_shard: int, col_shard: int) -> str:
+    return f"{row_shard:04d}-{col_shard:04d}.npy"
+
+
+def write_metadata(
+    directory: str | os.PathLike,
+    config: CooccurConfig,
+    num_shards: int,
+    stats: CooccurStats,
+    corpus_paths: Sequence[str | os.PathLike] = (),
+) -> None:
+    """Write ``config.json`` of a co-occurrence directory whose other files are in place."""
+    atomic_write_json(
+        Path(directory) / CONFIG_FILE,
+        {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": config.to_dict(),
+            "num_shards": num_shards,
+            "stats": asdict(stats),
+            "corpus": [str(p) for p in corpus_paths],
+        },
+    )
+
+
+class CooccurrenceShards:
+    """A co-occurrence directory opened for training; blocks are read from disk on demand."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+        meta = read_json(self.directory / CONFIG_FILE)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{self.directory}: not a cordswivel co-occurrence directory")
+        try:
+            self.config = CooccurConfig.from_dict(meta["config"])
+            self.stats = CooccurStats(**meta["stats"])
+            self.num_shards = int(meta["num_shards"])
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
+            raise ModelFormatError(f"{self.directory / CONFIG_FILE}: incomplete or invalid ({exc})") from None
+        self.corpus_paths: tuple[str, ...] = tuple(meta.get("corpus", ()))
+        self.vocab = Vocabulary.load(self.directory)
+        self.shard_size = self.config.shard_size
+        if len(self.vocab) != self.num_shards * self.shard_size:
+            raise ModelFormatError(
+                f"{self.directory}: vocabulary has {len(self.vocab)} words, "
+                f"expected {self.num_shards} x {self.shard_size}"
+            )
+        self.row_sums = self._load_sums("row_sums.npy")
+        self.col_sums = self._load_sums("col_sums.npy")
+
+    def _load_sums(self, name: str) -> np.ndarray:
+        try:
+            sums = np.load(self.directory / name, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelFormatError(f"{self.directory / name}: cannot read ({exc})") from None
+        if sums.shape != (len(self.vocab),):
+            raise ModelFormatError(f"{self.directory / name}: shape {sums.shape}, expected ({len(self.vocab)},)")
+        return sums
+
+    def shard_ids(self, shard: int) -> np.ndarray:
+        """Global word ids of one shard, in local order."""
+        return np.arange(self.shard_size, dtype=np.int64) * self.num_shards + shard
+
+    def block(self, row_shard: int, col_shard: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(local rows, local cols, counts) of the non-zero cells of block (row_shard, col_shard)."""
+        path = self.directory / BLOCK_DIR / block_name(row_shard, col_shard)
+        try:
+            cells = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelFormatError(f"{path}: cannot read block ({exc})") from None
+        if cells.dtype != CELL or cells.ndim != 1:
+            raise ModelFormatError(f"{path}: expected a 1-D array of {CELL}, got {cells.dtype} {cells.shape}")
+        return cells["row"], cells["col"], cells["count"]
+
+    def dense(self) -> np.ndarray:
+        """The whole V x V matrix in global id order (for tests and small vocabularies)."""
+        size = len(self.vocab)
+        matrix = np.zeros((size, size), dtype=np.float64)
+        for r in range(self.num_shards):
+            for c in range(self.num_shards):
+                rows, cols, counts = self.block(r, c)
+                matrix[rows.astype(np.int64) * self.num_shards + r, cols.astype(np.int64) * self.num_shards + c] = (
+                    counts
+                )
+        return matrix

@@ -1,0 +1,101 @@
+"""Exploring an embedding: the tutorial's similarity heatmap, neighbour tables, group coherence."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure  # not pyplot: no global state, the user's backend untouched
+
+from ..config import HEATMAP_NEIGHBOURS
+from ..embedding.vectors import TextEmbedding
+from ..fileio import save_figure
+
+TUTORIAL_TERMS = ("coronavirus", "SARS", "MERS", "Italy", "Spain", "Europe", "cough", "fever", "throat")
+TUTORIAL_GROUPS = (("coronavirus", "SARS", "MERS"), ("Italy", "Spain", "Europe"), ("cough", "fever", "throat"))
+
+
+@dataclass(frozen=True)
+class SimilarityMatrix:
+    """Pairwise similarities of terms' embeddings; ``oov`` lists terms with no known token."""
+
+    terms: tuple[str, ...]
+    matrix: np.ndarray  # (n, n)
+    cosine: bool
+    oov: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupCoherence:
+    """Mean cosine of term pairs within the same group and across groups (cluster coherence)."""
+
+    within_group_mean_cosine: float
+    between_group_mean_cosine: float
+
+
+def similarity_matrix(
+    embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, *, cosine: bool = False
+) -> SimilarityMatrix:
+    """The tutorial's matrix: inner products of the terms' embeddings divided by their maximum
+    (or cosine similarities). Terms are embedded as texts, as the module embeds them."""
+    terms = tuple(terms)
+    vectors = embedding.embed(list(terms)).astype(np.float64)
+    oov = tuple(t for t in terms if not any(token in embedding for token in embedding.tokenize(t)))
+    if cosine:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = vectors / np.where(norms > 0, norms, 1.0)
+        matrix = unit @ unit.T
+    else:
+        matrix = vectors @ vectors.T
+        peak = matrix.max()
+        matrix = matrix / peak if peak > 0 else matrix
+    return SimilarityMatrix(terms, matrix, cosine, oov)
+
+
+def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Draw the matrix as a seaborn heatmap with the terms as tick labels (PNG, SVG or PDF by suffix)."""
+    size = max(5.0, 0.6 * len(result.terms) + 2)
+    fig = Figure(figsize=(size, size * 0.85))
+    ax = fig.subplots()
+    sns.heatmap(
+        result.matrix,
+        xticklabels=result.terms,
+        yticklabels=result.terms,
+        cmap="YlOrRd",
+        vmin=min(0.0, float(result.matrix.min())),
+        vmax=1.0,
+        square=True,
+        ax=ax,
+        annot=len(result.terms) <= 12,
+        fmt=".2f",
+    )
+    ax.set_title(title or ("Cosine similarity" if result.cosine else "Inner product / max"))
+    ax.tick_params(axis="x", labelrotation=45)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def group_cosines(embedding: TextEmbedding, groups: Sequence[Sequence[str]] = TUTORIAL_GROUPS) -> GroupCoherence:
+    """Mean cosine of term pairs within the same group and across groups."""
+    terms = [t for group in groups for t in group]
+    group_of = {t: g for g, group in enumerate(groups) for t in group}
+    cos = similarity_matrix(embedding, terms, cosine=True).matrix
+    within: list[float] = []
+    between: list[float] = []
+    for a, b in combinations(range(len(terms)), 2):
+        (within if group_of[terms[a]] == group_of[terms[b]] else between).append(cos[a, b])
+    return GroupCoherence(float(np.mean(within)), float(np.mean(between)))
+
+
+def neighbour_table(
+    embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, k: int = HEATMAP_NEIGHBOURS
+) -> list[tuple[str, list[tuple[str, float]]]]:
+    """(term, its k nearest words with cosine) for each term; an out-of-vocabulary term gets []."""
+    return [(term, embedding.most_similar(term, k) if term in embedding else []) for term in terms]
