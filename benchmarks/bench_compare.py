@@ -119,14 +119,14 @@ def scicite(vectors: str, seeds: list[int], data_dir: str | None) -> dict:
     }
 
 
-def word_pairs(vectors: str, data_dir: str | None) -> dict:
+def word_pairs(vectors: str, data_dir: str | None, sets: dict[str, str] = WORD_PAIRS) -> dict:
     """Spearman and coverage of the vectors on each development word-pair set."""
     import cordswivel
     from cordswivel.data import find_data_dir
 
     model = cordswivel.load(vectors)
     scores = {}
-    for name, file in WORD_PAIRS.items():
+    for name, file in sets.items():
         result = model.evaluate_word_pairs(find_data_dir(data_dir) / "wordsim-dev" / file, case_insensitive=True)
         scores[name] = {
             "spearman": round(result.spearman, 4),

@@ -61,14 +61,14 @@ def easy_task(seed=0):
     return model, SciCite(split(300), split(60), split(60))
 
 
-def brute_force(units, *, min_count, max_vocab, window, shard_size, lowercase=False):
-    """docs/design.md, "Counting", written as plainly as possible."""
+def brute_force(units, *, min_count, max_vocab, window, lowercase=False):
+    """docs/design.md, "Counting", written as plainly as possible: every token counted at least
+    ``min_count`` times is a word (up to ``max_vocab``), whatever the shard size."""
     tokenized = [tokenize(u, lowercase) for u in units]
     counts = collections.Counter(t for unit in tokenized for t in unit)
     kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
     if max_vocab is not None:
         kept = kept[:max_vocab]
-    kept = kept[: len(kept) - len(kept) % shard_size]
     index = {t: i for i, t in enumerate(kept)}
     matrix = np.zeros((len(kept), len(kept)))
     for unit in tokenized:

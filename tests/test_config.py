@@ -35,7 +35,10 @@ def test_unknown_settings_are_named():
     [
         (CooccurConfig(window=0), "window must be positive"),
         (CooccurConfig(min_count=0), "min-count must be positive"),
-        (CooccurConfig(max_vocab=10, shard_size=64), "max-vocab 10 is smaller than one shard"),
+        (CooccurConfig(max_vocab=0), "max-vocab must be positive"),
+        (CooccurConfig(shard_size=0), "shard-size must be positive"),
+        (SwivelConfig(row_updates=0), "row-updates must be positive"),
+        (SwivelConfig(epochs=0), "epochs must be positive"),
         (SwivelConfig(embedding_dim=0), "dim must be positive"),
         (SwivelConfig(optimizer="lbfgs"), "optimizer must be one of adagrad, rmsprop, sgd"),
         (SwivelConfig(learning_rate=0), "learning rate must be positive"),

@@ -26,7 +26,7 @@ def test_counts_equal_brute_force(tmp_path, seed):
     config = CooccurConfig(
         min_count=rng.randint(1, 4),
         window=rng.randint(1, 6),
-        shard_size=rng.choice([1, 2, 3, 4]),
+        shard_size=rng.choice([None, 1, 2, 3, 4, 7]),
         max_vocab=rng.choice([None, 12]),
         lowercase=bool(seed % 2),
         dense_size=rng.choice([1, 3, 4096]),
@@ -38,7 +38,6 @@ def test_counts_equal_brute_force(tmp_path, seed):
         min_count=config.min_count,
         max_vocab=config.max_vocab,
         window=config.window,
-        shard_size=config.shard_size,
         lowercase=config.lowercase,
     )
     if not words:
@@ -55,6 +54,8 @@ def test_counts_equal_brute_force(tmp_path, seed):
     np.testing.assert_allclose(shards.col_sums, expected.sum(axis=0), rtol=1e-6)
     assert stats.nnz == np.count_nonzero(expected)
     assert stats.tokens == sum(len(tokenize(u, config.lowercase)) for u in units)
+    assert shards.shard_size == (config.shard_size or 1 << (len(words) - 1).bit_length())  # auto: one shard
+    assert shards.num_shards == -(-len(words) // shards.shard_size)
 
 
 def test_shard_layout_is_mod_sharding(tmp_path):

@@ -68,7 +68,7 @@ def test_broken_directories_are_named(tmp_path):
         CooccurrenceShards(tmp_path / "d")
     meta = json.loads((tmp_path / "d" / "config.json").read_text())
     (tmp_path / "d" / "config.json").write_text(json.dumps({**meta, "num_shards": 3}))
-    with pytest.raises(ModelFormatError, match="vocabulary has 4 words, expected 3 x 2"):
+    with pytest.raises(ModelFormatError, match="vocabulary has 4 words, expected 3 shards of 2 to hold it"):
         CooccurrenceShards(tmp_path / "d")
     (tmp_path / "d" / "config.json").write_text(json.dumps({**meta, "format": "other"}))
     with pytest.raises(ModelFormatError, match="not a cordswivel co-occurrence directory"):

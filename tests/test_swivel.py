@@ -234,29 +234,58 @@ def test_cell_width_pads_by_at_most_an_eighth_to_few_shapes():
     assert len(widths) <= 8 * 8 + 1  # eight per doubling from 1,024 to 200,000
 
 
-def test_stop_reason_follows_the_tolerance_and_the_epoch_limit():
-    from cordswivel.training.swivel import stop_reason
+def test_padding_rows_and_columns_get_no_loss_and_no_gradient():
+    from cordswivel.training.swivel import PADDING_BIAS
 
-    config = SwivelConfig(epochs=5, tolerance=0.01)
-    assert stop_reason([10.0], config) is None and stop_reason([10.0, 9.8], config) is None  # 2% better
-    assert stop_reason([10.0, 9.95], config) == (
-        "converged: epoch 2 lowered the loss by 0.50%, less than the tolerance 1.00%"
+    rng = np.random.default_rng(4)
+    rows, cols = (tf.constant(rng.normal(0, 2.0, (6, 4)).astype(np.float32)) for _ in range(2))
+    row_bias = np.log(rng.uniform(5, 50, 6) + 1).astype(np.float32)
+    col_bias = np.log(rng.uniform(5, 50, 6) + 1).astype(np.float32)
+    cells = tf.constant(np.array([0, 7, 14, 21], np.int32))  # observed cells in rows and columns 0-3 only
+    counts = tf.constant(rng.gamma(1.0, 3.0, 4).astype(np.float32))
+    row_bias[4:], col_bias[5:] = PADDING_BIAS, PADDING_BIAS
+    args = (cells, counts, tf.constant(row_bias), tf.constant(col_bias), tf.constant(9.0), (0.1, 0.25, 0.5))
+    loss, grad_rows, grad_cols = block_loss_and_gradients(rows, cols, *args)
+    assert not grad_rows.numpy()[4:].any() and not grad_cols.numpy()[5:].any()
+    trimmed = block_loss_and_gradients(
+        rows[:4],
+        cols[:5],
+        cells - tf.constant([0, 1, 2, 3], tf.int32),
+        counts,
+        row_bias[:4],
+        col_bias[:5],
+        tf.constant(9.0),
+        (0.1, 0.25, 0.5),
+    )  # the same block without padding: (row * 5 + col) for the observed (r, c) = (0,0), (1,1), (2,2), (3,3)
+    scale = np.sqrt(20 / 36)  # the loss multiplier counts the padded cells
+    assert float(loss) == pytest.approx(float(trimmed[0]) * scale, rel=1e-5)
+    np.testing.assert_allclose(grad_rows.numpy()[:4], trimmed[1].numpy() * scale, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("shard_size", [8, 3])  # 3: 11 shards for 32 words, the last one padded
+def test_training_stops_by_the_rule_at_two_shard_sizes(tmp_path, shard_size):
+    words = planted_corpus(tmp_path / "c.txt")
+    count_cooccurrences(
+        open_corpus([tmp_path / "c.txt"]),
+        tmp_path / "cooc",
+        CooccurConfig(min_count=1, window=5, shard_size=shard_size),
+        workers=1,
     )
-    assert stop_reason([10.0, 10.2], config) is None  # an overshoot is not convergence
-    assert stop_reason([9.0, 8.0, 7.0, 6.0, 5.0], config) == "reached the maximum of 5 epochs"
-    assert stop_reason([10.0, 10.0], SwivelConfig(epochs=5, tolerance=0)) is None
-
-
-def test_training_stops_when_converged_and_a_resumed_converged_run_stays_put(planted_shards, tmp_path):
-    _, shards = planted_shards
-    # a loose tolerance converges within a few epochs; the limit of 30 is never reached
-    config = SwivelConfig(embedding_dim=8, epochs=30, seed=1, tolerance=0.2)
-    trainer = SwivelTrainer(config).fit(shards, tmp_path)
+    shards = CooccurrenceShards(tmp_path / "cooc")
+    assert len(shards.vocab) == 32 and shards.padded_size == (32 if shard_size == 8 else 33)
+    # the planted groups fit almost exactly (the loss falls towards 0): a loose tolerance ends it
+    config = SwivelConfig(embedding_dim=8, seed=1, tolerance=0.3, min_row_updates=100, row_updates=400)
+    trainer = SwivelTrainer(config).fit(shards, tmp_path / "run")
     n = len(trainer.losses_)
-    assert 2 <= n < 30 and trainer.stop_reason_.startswith(f"converged: epoch {n} ")
-    gains = [(a - b) / a for a, b in zip(trainer.losses_, trainer.losses_[1:], strict=False)]
-    assert all(not 0 <= g < 0.2 for g in gains[:-1]) and 0 <= gains[-1] < 0.2
-    again = SwivelTrainer(config).fit(shards, tmp_path, resume=True)
+    assert trainer.stop_reason_.startswith("converged: epochs ") and n * shards.num_shards >= 100
+    assert n * shards.num_shards < 400 and trainer.vectors_.shape == (32, 8)
+    vectors = trainer.vectors_ / np.linalg.norm(trainer.vectors_, axis=1, keepdims=True)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    group_of = {w: g for g, group in enumerate(words) for w in group}
+    vocab = shards.vocab.tokens
+    assert all(group_of[vocab[int(np.argmax(sims[i]))]] == group_of[w] for i, w in enumerate(vocab))
+    again = SwivelTrainer(config).fit(shards, tmp_path / "run", resume=True)  # a converged run stays put
     assert again.losses_ == trainer.losses_
     np.testing.assert_array_equal(again.vectors_, trainer.vectors_)
 

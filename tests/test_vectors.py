@@ -132,7 +132,8 @@ def test_word_pair_files_as_published_and_case_insensitive_lookup(tmp_path):
     vocab = Vocabulary(("Virus", "virus", "cough", "fever", "Italy"), np.array([9, 5, 4, 3, 2]))
     rng = np.random.default_rng(1)
     model = TextEmbedding(vocab, rng.normal(size=(6, 4)).astype(np.float32))
-    (tmp_path / "space.txt").write_bytes(b"virus cough 3.5\r\nfever cough 8\r\nitaly virus 1\r\nfoo bar 2\r\n")
+    # MTurk-771 as published: CRLF, and one line ends in a stray tab
+    (tmp_path / "space.txt").write_bytes(b"virus cough 3.5\r\nfever cough 8\t\r\nitaly virus 1\r\nfoo bar 2\r\n")
     (tmp_path / "tab.txt").write_text("virus\tcough\t3.5\nfever\tcough\t8\nitaly\tvirus\t1\nfoo\tbar\t2\n")
     exact = model.evaluate_word_pairs(tmp_path / "space.txt")
     assert (exact.pairs_covered, exact.pairs_total) == (2, 4)

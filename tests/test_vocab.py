@@ -9,15 +9,16 @@ from cordswivel.counting.vocab import Vocabulary, build_vocabulary, select_vocab
 from cordswivel.errors import ConfigError, ModelFormatError
 
 
-def test_order_cap_and_truncation_to_whole_shards():
+def test_order_cap_and_every_word_that_passes_kept():
     counts = {"b": 5, "a": 5, "c": 9, "d": 1, "e": 3, "f": 3}
-    vocab = build_vocabulary(counts, min_count=2, max_vocab=None, shard_size=2)
-    assert vocab.tokens == ("c", "a", "b", "e") and vocab.counts.tolist() == [9, 5, 5, 3]  # "f" cut by shards
-    capped = build_vocabulary(counts.items(), min_count=1, max_vocab=3, shard_size=1)
+    vocab = build_vocabulary(counts, min_count=2, max_vocab=None)
+    assert vocab.tokens == ("c", "a", "b", "e", "f") and vocab.counts.tolist() == [9, 5, 5, 3, 3]
+    capped = build_vocabulary(counts.items(), min_count=1, max_vocab=3)
     assert capped.tokens == ("c", "a", "b")
     assert vocab.get("e") == 3 and vocab.get("zz") == -1 and "a" in vocab and next(iter(vocab)) == "c"
-    with pytest.raises(ConfigError, match="empty vocabulary: 1 tokens occur at least 9 times"):
-        build_vocabulary(counts, min_count=9, max_vocab=None, shard_size=2)
+    assert len(build_vocabulary(counts, min_count=9, max_vocab=None)) == 1
+    with pytest.raises(ConfigError, match="empty vocabulary: no token occurs at least 10 times"):
+        build_vocabulary(counts, min_count=10, max_vocab=None)
 
 
 def test_selection_from_arrays_follows_the_rule_and_numbers_every_type():
@@ -25,11 +26,11 @@ def test_selection_from_arrays_follows_the_rule_and_numbers_every_type():
     types = sorted({"".join(rng.choice(list("abcé"), rng.integers(1, 5))) for _ in range(400)})
     rng.shuffle(types)
     counts = rng.integers(1, 12, len(types))
-    vocab, word_of_type = select_vocabulary(types, counts, min_count=3, max_vocab=150, shard_size=7)
+    vocab, word_of_type = select_vocabulary(types, counts, min_count=3, max_vocab=150)
     rule = sorted(
         ((t, c) for t, c in zip(types, counts.tolist(), strict=True) if c >= 3), key=lambda tc: (-tc[1], tc[0])
     )
-    rule = rule[: min(150, len(rule)) // 7 * 7]
+    rule = rule[:150]
     assert list(vocab.tokens) == [t for t, _ in rule] and vocab.counts.tolist() == [c for _, c in rule]
     assert word_of_type.tolist() == [vocab.get(t) for t in types]
 

@@ -20,12 +20,14 @@ from typing import Any
 
 from . import commands, logs
 from .config import (
+    AUTO_SHARD_SIZE,
     DEFAULT_TEXT_FIELDS,
     HEATMAP_NEIGHBOURS,
     NEIGHBOURS,
     ON_ERROR_CHOICES,
     OPTIMIZERS,
     PRECISIONS,
+    STOP_WINDOW,
     ClassifierConfig,
     CooccurConfig,
     ServeConfig,
@@ -52,9 +54,11 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--window", type=int, default=COOC.window, help=f"co-occurrence window (default {COOC.window})")
     g.add_argument(
         "--shard-size",
-        type=int,
+        type=_auto_or_positive,
         default=COOC.shard_size,
-        help=f"words per shard; the vocabulary is truncated to a multiple (default {COOC.shard_size})",
+        help="words per shard, a speed setting: training counts row updates, so any size reaches the same "
+        "quality, and every word that passes --min-count is kept, the last shards padded (default auto: "
+        f"{AUTO_SHARD_SIZE}, the fastest on CPUs; a GPU runs larger blocks faster)",
     )
     g.add_argument("--lowercase", action="store_true", help="lowercase tokens (default: cased, like the module)")
     g.add_argument(
@@ -87,6 +91,11 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
         default="raise",
         help="on a bad record: stop with an error (raise, default) or skip and count it",
     )
+
+
+def _auto_or_positive(text: str) -> int | None:
+    """argparse type: ``auto`` (None) or an integer of at least 1."""
+    return None if text == "auto" else _positive(text)
 
 
 def _positive(text: str) -> int:
@@ -152,11 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--dim", type=_positive, default=SWIV.embedding_dim, help=f"vector size (default {SWIV.embedding_dim})"
     )
-    g.add_argument(
-        "--epochs", type=_positive, default=SWIV.epochs, help="the most epochs to train (default %(default)s)"
+    text = (
+        "the most updates of each row (default %(default)s); an epoch visits every block once and updates "
+        "each row once per shard, so it takes ceil(ROW_UPDATES / shards) epochs whatever the shard size"
     )
-    text = "stop once an epoch lowers the loss by less than this fraction (default %(default)s; 0: never)"
+    g.add_argument("--row-updates", type=_positive, default=SWIV.row_updates, help=text)
+    text = "the most epochs (passes over all blocks), if given: overrides --row-updates"
+    g.add_argument("--epochs", type=_positive, default=SWIV.epochs, help=text)
+    text = (
+        f"stop once the last {STOP_WINDOW} row updates lowered the loss by less than this fraction "
+        "(default %(default)s; 0: never)"
+    )
     g.add_argument("--tolerance", type=float, default=SWIV.tolerance, help=text)
+    text = "never stop before this many row updates, the loss's slow start (default %(default)s)"
+    g.add_argument("--min-row-updates", type=_positive, default=SWIV.min_row_updates, help=text)
     text = (
         "matmul operands (default %(default)s: bfloat16 where the CPU has AVX512_BF16 or AMX, or the GPUs "
         "compute capability 8.0 on, else float32)"
@@ -167,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--confidence-base", type=float, default=SWIV.confidence_base, help="default %(default)s")
     g.add_argument("--confidence-scale", type=float, default=SWIV.confidence_scale, help="default %(default)s")
     g.add_argument("--confidence-exponent", type=float, default=SWIV.confidence_exponent, help="default %(default)s")
+    text = "raise the PMI's context counts to this power, 0.75 in word2vec and GloVe (default %(default)s)"
+    g.add_argument("--context-smoothing", type=float, default=SWIV.context_smoothing, help=text)
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default %(default)s)")
     text = "comma-separated TensorFlow devices, one block each per step, e.g. GPU:0,GPU:1 (default: the GPUs, else CPU)"
     g.add_argument("--devices", type=lambda arg: [d.strip() for d in arg.split(",") if d.strip()], help=text)

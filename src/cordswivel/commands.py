@@ -16,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .config import DEMO_SWIVEL, ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
+from .config import ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
 from .corpus.sources import SkipCounts
 from .fileio import check_output_free
 
@@ -51,8 +51,8 @@ def progress_bar(desc: str, total: int) -> tqdm:
     )
 
 
-def epoch_bars(epochs: int) -> Any:
-    return lambda epoch, total: progress_bar(f"epoch {epoch + 1}/{epochs}", total)
+def epoch_bars() -> Any:
+    return lambda epoch, total: progress_bar(f"epoch {epoch + 1}", total)
 
 
 def cooccur_config(args: argparse.Namespace) -> CooccurConfig:
@@ -112,7 +112,7 @@ def train(args: argparse.Namespace) -> int:
         devices=args.devices,
         overwrite=args.overwrite,
         count_progress=progress_bar,
-        epoch_progress=epoch_bars(args.epochs),
+        epoch_progress=epoch_bars(),
     )
     corpus = model.config.get("corpus", {})
     print(
@@ -165,7 +165,7 @@ def demo(args: argparse.Namespace) -> int:
         workers=args.workers,
         log=lambda m: print(m, flush=True),
         count_progress=progress_bar,
-        epoch_progress=epoch_bars(DEMO_SWIVEL.epochs),
+        epoch_progress=epoch_bars(),
         on_classifier_epoch=lambda epoch, logs: bar.update(1),
         overwrite=args.overwrite,
     )

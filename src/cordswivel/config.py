@@ -18,6 +18,13 @@ PRECISIONS = ("auto", "float32", "bfloat16")  # operand types of Swivel's matmul
 # Counting refuses more shard-pair blocks than this (one file each; they grow as (V / shard_size)^2):
 # 256 x 256 shards, where the published module has 33 x 33.
 MAX_BLOCKS = 256 * 256
+# --shard-size auto. A row update costs V (a s + o / s) seconds for shards of s rows, a s^2 the block's
+# matmuls and o a step's fixed cost: least near s = sqrt(o / a), about 1,400 on a 2-core CPU (o = 6 ms,
+# 250 GFLOP/s), so auto takes 1,024 (a vocabulary under it: one shard), larger only past MAX_BLOCKS.
+AUTO_SHARD_SIZE = 1024
+# Swivel's loss falls slowly, then fast, then slowly: the stopping rule measures the loss's fall over
+# the last STOP_WINDOW row updates (epochs x blocks per row), so that it means the same at any shard size.
+STOP_WINDOW = 100
 
 _Config = TypeVar("_Config", bound="_Settings")
 
@@ -47,17 +54,19 @@ class CooccurConfig(_Settings):
     """Settings of the vocabulary and co-occurrence passes."""
 
     min_count: int = 5  # keep tokens seen at least this often (the module used 50)
-    max_vocab: int | None = None  # cap on the vocabulary before truncation to shards
+    max_vocab: int | None = None  # cap on the vocabulary
     window: int = 10  # co-occurrence window, tokens each side
-    shard_size: int = 4096  # rows per shard; the vocabulary is a multiple of it
+    shard_size: int | None = None  # rows per shard (a speed setting); None: auto, from the vocabulary size
     lowercase: bool = False  # lowercase tokens (the published module is cased)
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS  # JSON lines fields read as text
     dense_size: int = 2048  # most frequent words counted in a dense matrix per worker
 
     def validate(self) -> None:
-        self._require_positive("min_count", "window", "shard_size", "dense_size")
-        if self.max_vocab is not None and self.max_vocab < self.shard_size:
-            raise ConfigError(f"max-vocab {self.max_vocab} is smaller than one shard ({self.shard_size})")
+        self._require_positive("min_count", "window", "dense_size")
+        if self.shard_size is not None:
+            self._require_positive("shard_size")
+        if self.max_vocab is not None:
+            self._require_positive("max_vocab")
 
 
 @dataclass(frozen=True)
@@ -65,20 +74,29 @@ class SwivelConfig(_Settings):
     """Settings of Swivel training."""
 
     embedding_dim: int = 128  # vector size
-    epochs: int = 40  # at most this many passes over all shard-pair blocks
-    tolerance: float = 0.005  # stop once an epoch lowers the loss by less than this fraction (0: never)
+    # Training length counts row updates: an epoch updates each row once per block of its row (and
+    # column) shard, V / shard_size times, so learning per epoch grows with the number of shards.
+    row_updates: int = 1000  # at most this many updates of each row: epochs = ceil(row_updates / blocks per row)
+    epochs: int | None = None  # at most this many passes over all blocks, if given (overrides row_updates)
+    tolerance: float = 0.05  # stop once STOP_WINDOW row updates lower the loss by less than this fraction (0: never)
+    min_row_updates: int = 200  # never stop before this many row updates (the loss's slow start)
     optimizer: str = "adagrad"  # adagrad (original Swivel), rmsprop (distributed Swivel) or sgd
     learning_rate: float = 1.0  # Swivel used 1.0 with Adagrad, 0.1 with RMSProp
     confidence_base: float = 0.1  # confidence(x) = base + scale * x ** exponent
     confidence_scale: float = 0.25
     confidence_exponent: float = 0.5
+    # context distribution smoothing (Levy, Goldberg & Dagan 2015): the PMI's column marginals raised to
+    # this power, which raises rare contexts' PMI less (1: plain PMI, as Swivel)
+    context_smoothing: float = 1.0
     seed: int = 0  # initialisation and block order
     precision: str = "auto"  # matmul operands: bfloat16 where the devices compute it natively, else float32
 
     def validate(self) -> None:
         if self.embedding_dim < 1:
             raise ConfigError(f"dim must be positive, got {self.embedding_dim}")
-        self._require_positive("epochs")
+        self._require_positive("row_updates", "min_row_updates")
+        if self.epochs is not None:
+            self._require_positive("epochs")
         if not 0 <= self.tolerance < 1:
             raise ConfigError(f"tolerance must be in [0, 1), got {self.tolerance}")
         if self.precision not in PRECISIONS:
@@ -87,6 +105,8 @@ class SwivelConfig(_Settings):
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
+        if not 0 < self.context_smoothing <= 1:
+            raise ConfigError(f"context smoothing must be in (0, 1], got {self.context_smoothing}")
 
 
 @dataclass(frozen=True)
@@ -104,12 +124,10 @@ class ClassifierConfig(_Settings):
         self._require_positive("epochs", "batch_size", "shuffle_buffer")
 
 
-# The demo's settings for the 3.6 M-token bundled sample: shards of 1,024 words give every row 17
-# updates per epoch (4,096-word shards give only 4, and Adagrad then needs far more epochs), min count
-# 10 keeps a 17,408-word cased vocabulary, and training runs until an epoch improves the loss by less
-# than the default tolerance (about 35 epochs, under two minutes on 2 cores), at most 40.
-DEMO_COOCCUR = CooccurConfig(min_count=10, window=10, shard_size=1024)
-DEMO_SWIVEL = SwivelConfig(embedding_dim=128, epochs=40, seed=0)
+# The demo's settings for the 3.6 M-token bundled sample: min count 10 keeps a cased vocabulary of
+# about 18,000 words; shard size and training length are the defaults (auto, until it has learned).
+DEMO_COOCCUR = CooccurConfig(min_count=10, window=10)
+DEMO_SWIVEL = SwivelConfig(embedding_dim=128, seed=0)
 
 HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
 NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`

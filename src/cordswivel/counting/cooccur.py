@@ -15,6 +15,7 @@ identical shards (format: ``shards``); so are the row sums, divided by the unit 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
 import os
@@ -51,7 +52,7 @@ from .pairkeys import (
     transpose_cells,
     unit_weights,
 )
-from .shards import BLOCK_DIR, CELL, CooccurStats, write_metadata
+from .shards import BLOCK_DIR, CELL, CooccurStats, auto_shard_size, num_shards_of, write_metadata
 from .spills import SpillFile, merge_row_shard
 from .vocab import select_vocabulary
 
@@ -329,19 +330,21 @@ def count_cooccurrences(
         types, type_counts = _word_ids(pass1)
         pass_seconds = {"vocabulary": time.perf_counter() - started}
         vocab, word_of_type = select_vocabulary(
-            types, type_counts, min_count=config.min_count, max_vocab=config.max_vocab, shard_size=config.shard_size
+            types, type_counts, min_count=config.min_count, max_vocab=config.max_vocab
         )
         vocab.save(tmp)
         for part in pass1:  # type numbers -> word ids
             np.save(_lut_path(part.tokens_path), word_of_type[np.load(_lut_path(part.tokens_path))])
         del word_of_type
-        PairKeys.layout(len(vocab), config.window, config.shard_size)  # fails here, not in every worker
-        num_shards = len(vocab) // config.shard_size
+        shard_size = config.shard_size or auto_shard_size(len(vocab))
+        config = dataclasses.replace(config, shard_size=shard_size)  # config.json records the size used
+        PairKeys.layout(len(vocab), config.window, shard_size)  # fails here, not in every worker
+        num_shards = num_shards_of(len(vocab), shard_size)
         if num_shards * num_shards > MAX_BLOCKS:
             raise ConfigError(
-                f"--shard-size {config.shard_size} cuts the vocabulary of {len(vocab):,} words into {num_shards:,} "
+                f"--shard-size {shard_size} cuts the vocabulary of {len(vocab):,} words into {num_shards:,} "
                 f"shards, {num_shards * num_shards:,} block files (at most {MAX_BLOCKS:,}); use a shard size of at "
-                f"least {-(-len(vocab) // math.isqrt(MAX_BLOCKS)):,}"
+                f"least {-(-len(vocab) // math.isqrt(MAX_BLOCKS)):,}, or auto"
             )
         count = dask.delayed(_count_partition, pure=False)
         per_partition = run.compute(
@@ -350,7 +353,7 @@ def count_cooccurrences(
                     part.tokens_path,
                     len(vocab),
                     config.window,
-                    config.shard_size,
+                    shard_size,
                     min(config.dense_size, len(vocab)),
                     budget,
                 )
@@ -365,17 +368,18 @@ def count_cooccurrences(
         merge = dask.delayed(merge_row_shard, pure=False)
         merged = run.compute(
             [
-                merge(r, spills, len(vocab), config.window, config.shard_size, str(block_dir), budget)
+                merge(r, spills, len(vocab), config.window, shard_size, str(block_dir), budget)
                 for r in range(num_shards)
             ],
             label="shards",
         )
         pass_seconds["shards"] = time.perf_counter() - started - sum(pass_seconds.values())
-        unit_sums = np.zeros((num_shards, config.shard_size), dtype=np.int64)  # by shard, in count units
+        unit_sums = np.zeros((num_shards, shard_size), dtype=np.int64)  # by shard, in count units
         for r, (path, _) in enumerate(merged):
             unit_sums[r:] += np.load(path)
         shutil.rmtree(scratch)
-        row_sums = unit_sums.T.ravel() / count_unit(config.window)  # word id = local * num_shards + shard
+        # word id = local * num_shards + shard; the ids past the vocabulary are padding, always 0
+        row_sums = unit_sums.T.ravel()[: len(vocab)] / count_unit(config.window)
         np.save(tmp / "row_sums.npy", row_sums)
         np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
         skips = SkipCounts()

@@ -76,7 +76,7 @@ class PairKeys:
     @classmethod
     def layout(cls, vocab_size: int, window: int, shard_size: int) -> PairKeys:
         """The layout, or a ``ConfigError`` when a pair and a distance do not fit a signed 64-bit key."""
-        keys = cls(max(1, vocab_size // shard_size), shard_size, window)
+        keys = cls(-(-max(vocab_size, 1) // shard_size), shard_size, window)  # the last shards padded
         if keys.pair_bits + keys.d_bits > 63:
             raise ConfigError(
                 f"a vocabulary of {vocab_size:,} words in shards of {shard_size:,} with window {window} does not "

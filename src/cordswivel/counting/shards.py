@@ -2,7 +2,9 @@
 
 - ``config.json``: ``format``, ``version``, the counting settings (``config.CooccurConfig``), the
   number of shards, corpus statistics (``CooccurStats``) and the corpus paths;
-- ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``), V = num_shards * shard_size words;
+- ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``), V words, num_shards = ceil(V / shard_size);
+  the last num_shards * shard_size - V word ids (fewer than num_shards, at most one per shard) are
+  padding: empty rows and columns that no word owns;
 - ``row_sums.npy``, ``col_sums.npy``: float64 (V,), sums of each row / column of the full matrix;
 - ``blocks/RRRR-CCCC.npy`` for every shard pair (r, c): the non-zero cells of block (r, c) as a 1-D
   NumPy array of ``CELL`` records ``(row: int32, col: int32, count: float32)`` with local indices.
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CooccurConfig
+from ..config import AUTO_SHARD_SIZE, MAX_BLOCKS, CooccurConfig
 from ..errors import ConfigError, ModelFormatError
 from ..fileio import atomic_write_json, read_json
 from .vocab import Vocabulary
@@ -45,6 +47,21 @@ class CooccurStats:
     spills: int = 0  # partial counts written to scratch files (spilled pairs are summed in the last pass)
     skipped: dict[str, int] = field(default_factory=dict)  # skipped records by error kind
     pass_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by its label
+
+
+def auto_shard_size(vocab_size: int) -> int:
+    """``--shard-size auto``: ``AUTO_SHARD_SIZE`` (the power of two nearest the cheapest row update),
+    or one shard for a smaller vocabulary, or larger to stay within ``MAX_BLOCKS``. Quality does not
+    depend on it: training counts row updates (docs/design.md, "Stopping")."""
+    size = min(AUTO_SHARD_SIZE, 1 << max(0, vocab_size - 1).bit_length())
+    while num_shards_of(vocab_size, size) ** 2 > MAX_BLOCKS:
+        size *= 2
+    return size
+
+
+def num_shards_of(vocab_size: int, shard_size: int) -> int:
+    """Shards of ``shard_size`` rows that hold ``vocab_size`` words, the last ones padded."""
+    return max(1, -(-vocab_size // shard_size))
 
 
 def block_name(row_shard: int, col_shard: int) -> str:
@@ -88,11 +105,13 @@ class CooccurrenceShards:
             raise ModelFormatError(f"{self.directory / CONFIG_FILE}: incomplete or invalid ({exc})") from None
         self.corpus_paths: tuple[str, ...] = tuple(meta.get("corpus", ()))
         self.vocab = Vocabulary.load(self.directory)
-        self.shard_size = self.config.shard_size
-        if len(self.vocab) != self.num_shards * self.shard_size:
+        if self.config.shard_size is None:
+            raise ModelFormatError(f"{self.directory / CONFIG_FILE}: no shard size")
+        self.shard_size: int = self.config.shard_size
+        if num_shards_of(len(self.vocab), self.shard_size) != self.num_shards:
             raise ModelFormatError(
                 f"{self.directory}: vocabulary has {len(self.vocab)} words, "
-                f"expected {self.num_shards} x {self.shard_size}"
+                f"expected {self.num_shards} shards of {self.shard_size} to hold it"
             )
         self.row_sums = self._load_sums("row_sums.npy")
         self.col_sums = self._load_sums("col_sums.npy")
@@ -106,8 +125,13 @@ class CooccurrenceShards:
             raise ModelFormatError(f"{self.directory / name}: shape {sums.shape}, expected ({len(self.vocab)},)")
         return sums
 
+    @property
+    def padded_size(self) -> int:
+        """Rows of the shard grid: the vocabulary and the padding ids after it."""
+        return self.num_shards * self.shard_size
+
     def shard_ids(self, shard: int) -> np.ndarray:
-        """Global word ids of one shard, in local order."""
+        """Global word ids of one shard, in local order (ids from ``len(vocab)`` on are padding)."""
         return np.arange(self.shard_size, dtype=np.int64) * self.num_shards + shard
 
     def block(self, row_shard: int, col_shard: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

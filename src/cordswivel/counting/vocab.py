@@ -1,7 +1,8 @@
 """The vocabulary: which tokens get a vector, in which order (docs/design.md, "Vocabulary").
 
 Keep tokens with count >= ``min_count``; sort by (count descending, token ascending); cap at
-``max_vocab``; truncate to a multiple of ``shard_size``. Word id = position in that order.
+``max_vocab``. Every such token is kept (shards pad the last rows, they drop no word). Word id =
+position in that order.
 
 On disk: ``vocab.tsv``, one ``token<TAB>count`` line per word in id order, UTF-8.
 """
@@ -74,7 +75,7 @@ class Vocabulary:
 
 
 def build_vocabulary(
-    counts: Mapping[str, int] | Iterable[tuple[str, int]], *, min_count: int, max_vocab: int | None, shard_size: int
+    counts: Mapping[str, int] | Iterable[tuple[str, int]], *, min_count: int, max_vocab: int | None
 ) -> Vocabulary:
     """Select and order the vocabulary from token counts (docs/design.md, "Vocabulary")."""
     items = list(counts.items() if isinstance(counts, Mapping) else counts)
@@ -83,13 +84,12 @@ def build_vocabulary(
         np.array([c for _, c in items], dtype=np.int64),
         min_count=min_count,
         max_vocab=max_vocab,
-        shard_size=shard_size,
     )
     return vocab
 
 
 def select_vocabulary(
-    types: Sequence[str], counts: np.ndarray, *, min_count: int, max_vocab: int | None, shard_size: int
+    types: Sequence[str], counts: np.ndarray, *, min_count: int, max_vocab: int | None
 ) -> tuple[Vocabulary, np.ndarray]:
     """``build_vocabulary`` of ``types`` with ``counts`` (int64, one each), and the word id of each
     type (-1: not kept): one sort of the strings, then a stable sort by count (ties stay alphabetical)."""
@@ -99,13 +99,9 @@ def select_vocabulary(
     kept = kept[np.argsort(-counts[kept], kind="stable")]
     if max_vocab is not None:
         kept = kept[:max_vocab]
-    size = len(kept) - len(kept) % shard_size
+    size = len(kept)
     if size == 0:
-        raise ConfigError(
-            f"empty vocabulary: {len(kept)} tokens occur at least {min_count} times, fewer than one "
-            f"shard of {shard_size}; lower --min-count or --shard-size"
-        )
-    kept = kept[:size]
+        raise ConfigError(f"empty vocabulary: no token occurs at least {min_count} times; lower --min-count")
     word_of_type = np.full(len(types), -1, dtype=np.int64)
     word_of_type[kept] = np.arange(size)
     return Vocabulary(tuple(types[k] for k in kept.tolist()), counts[kept]), word_of_type

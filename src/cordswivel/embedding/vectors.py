@@ -218,7 +218,7 @@ class TextEmbedding:
         model, human, total, first = [], [], 0, True
         with open(path, encoding="utf-8-sig", newline="") as handle:
             for number, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
+                line = line.rstrip("\r\n") if delimiter is not None else line.strip()  # a stray tab at the end too
                 if not line.strip() or line.startswith("#"):
                     continue
                 header, first = first, False

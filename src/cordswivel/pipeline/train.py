@@ -3,7 +3,7 @@
 A run building ``OUT`` works in ``OUT.partial/`` (co-occurrence shards counted for it, training
 checkpoints); the model appears at ``OUT`` only when complete, and the work directory is removed.
 The model directory's ``training_loss.tsv`` has one ``epoch<TAB>loss<TAB>seconds`` line per epoch and
-a last line ``# stopped: REASON`` (converged within the tolerance, or the maximum number of epochs).
+a last line ``# stopped: REASON`` (converged by the stopping rule, or the maximum number of epochs).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ class TrainingResult:
     embedding: TextEmbedding
     losses: tuple[float, ...]  # mean block loss per epoch
     epoch_seconds: tuple[float, ...]  # wall time per epoch
-    stop_reason: str  # converged within the tolerance, or the maximum number of epochs reached
+    stop_reason: str  # converged by the stopping rule, or the maximum number of epochs reached
 
     @property
     def seconds(self) -> float:
@@ -89,8 +89,8 @@ def run_training(
         if work.exists() and not resume and any(work.iterdir()):  # an empty one (a run that failed at once) is reused
             done = read_json(work / CHECKPOINT_STATE)["epoch"] if (work / CHECKPOINT_STATE).exists() else 0
             raise ConfigError(
-                f"{work} holds an interrupted run ({done} of {swivel_config.epochs} epochs "
-                f"done): add --resume to continue it, or delete it to start afresh"
+                f"{work} holds an interrupted run ({done} epochs done): add --resume to continue it, "
+                f"or delete it to start afresh"
             )
         work.mkdir(parents=True, exist_ok=True)
 
@@ -116,7 +116,8 @@ def run_training(
                     stats.seconds,
                 )
         shards = CooccurrenceShards(cooccur_dir)
-        if corpus is not None and shards.config != cooccur_config:
+        counted = shards.config if cooccur_config.shard_size else replace(shards.config, shard_size=None)
+        if corpus is not None and counted != cooccur_config:
             raise ConfigError(
                 f"{work}: the interrupted run counted with other settings ({shards.config}); "
                 f"resume with the same settings, or delete it to start afresh"

@@ -2,8 +2,9 @@
 
 Takes ``CooccurrenceShards`` and a ``SwivelConfig``; gives the trained vectors (W + W~ per word) with
 the loss per epoch and why training stopped, checkpointing so that a killed run resumes.
-Modules: ``swivel`` (loss, optimiser, trainer, stopping rule), ``devices`` (which devices, matmul
-precision, memory check). The end-to-end run, corpus to saved model, is ``cordswivel.pipeline``.
+Modules: ``swivel`` (loss, optimiser, trainer), ``stopping`` (training length, stopping rule),
+``devices`` (which devices, matmul precision, memory check). The end-to-end run, corpus to saved
+model, is ``cordswivel.pipeline``.
 """
 
 from .devices import distribution_strategy, matmul_precision

@@ -53,11 +53,15 @@ from ..counting.shards import CooccurrenceShards
 from ..errors import ConfigError, TrainingError
 from ..fileio import atomic_save_npz, atomic_write_json
 from .devices import check_memory, distribution_strategy, matmul_precision
+from .stopping import max_epochs, stop_reason
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_STATE = "checkpoint.json"
+# The fixed bias of padding rows and columns (ids past the vocabulary, which fill the last shards): their
+# unobserved target is then beyond any score, so their loss and gradients are exactly zero.
+PADDING_BIAS = -1e4
 
 
 def dense_block_terms(scores: Any, row_bias: Any, col_bias: Any, log_total: Any) -> tuple[Any, Any]:
@@ -255,22 +259,6 @@ def _block_groups(
             yield pending.pop(0).result()
 
 
-def stop_reason(losses: list[float], config: SwivelConfig) -> str | None:
-    """Why training stops after these epoch losses: converged (the last epoch lowered the loss, by
-    less than ``config.tolerance``), or all ``config.epochs`` done; None to go on. An epoch that raised
-    the loss (Adagrad overshoots now and then) is no sign of convergence."""
-    if len(losses) >= 2 and config.tolerance > 0:
-        gain = (losses[-2] - losses[-1]) / abs(losses[-2])
-        if 0 <= gain < config.tolerance:
-            return (
-                f"converged: epoch {len(losses)} lowered the loss by {gain:.2%}, "
-                f"less than the tolerance {config.tolerance:.2%}"
-            )
-    if len(losses) >= config.epochs:
-        return f"reached the maximum of {config.epochs} epochs"
-    return None
-
-
 class SwivelTrainer:
     """Trains Swivel embeddings on a co-occurrence directory; ``fit`` returns ``self``.
 
@@ -302,7 +290,8 @@ class SwivelTrainer:
         cfg = self.config
         work_dir = Path(work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
-        size, dim, n = len(shards.vocab), cfg.embedding_dim, shards.num_shards
+        size, dim, n = shards.padded_size, cfg.embedding_dim, shards.num_shards
+        epochs = max_epochs(cfg, n)
         check_memory(size, dim, shards.shard_size, has_slots=cfg.optimizer != "sgd")
         state = self._initial_state(size, dim)
         losses: list[float] = []
@@ -310,7 +299,15 @@ class SwivelTrainer:
         start_epoch = 0
         if resume and (work_dir / CHECKPOINT).exists():
             state, losses, seconds, start_epoch = self._load_checkpoint(work_dir, size, dim)
-            log.info("resuming after epoch %d of %d", start_epoch, cfg.epochs)
+            log.info("resuming after epoch %d of at most %d", start_epoch, epochs)
+        log.info(
+            "training %d words (%d shards of %d): %d row updates an epoch, at most %d epochs",
+            len(shards.vocab),
+            n,
+            shards.shard_size,
+            n,
+            epochs,
+        )
 
         strategy = distribution_strategy(self.devices)
         replicas = strategy.num_replicas_in_sync
@@ -326,9 +323,11 @@ class SwivelTrainer:
                 if optimizer.has_slot
                 else []
             )
-        row_bias = tf.constant(np.log(shards.row_sums + 1.0), tf.float32)
-        col_bias = tf.constant(np.log(shards.col_sums + 1.0), tf.float32)
-        log_total = tf.constant(math.log(float(shards.row_sums.sum()) + 1.0), tf.float32)
+        # PMI = log x - log(rowsum + 1) - a log(colsum + 1) + log(sum of colsum^a + 1), a = context_smoothing
+        alpha = cfg.context_smoothing
+        row_bias = tf.constant(self._biases(shards.row_sums, size), tf.float32)
+        col_bias = tf.constant(self._biases(shards.col_sums, size, alpha), tf.float32)
+        log_total = tf.constant(math.log(float(np.sum(shards.col_sums**alpha)) + 1.0), tf.float32)
         s = shards.shard_size
         confidence = (
             tf.constant(cfg.confidence_base, tf.float32),
@@ -391,8 +390,8 @@ class SwivelTrainer:
                 scatter(variables[v], ids[v], update, subtract=True)
             return tf.reduce_sum(results[0])
 
-        for epoch in range(start_epoch, cfg.epochs):
-            if stop_reason(losses, cfg):  # a resumed run that had converged
+        for epoch in range(start_epoch, epochs):
+            if stop_reason(losses, cfg, n):  # a resumed run that had converged
                 break
             began = time.perf_counter()
             groups = [
@@ -419,7 +418,7 @@ class SwivelTrainer:
                     bar.close()
             losses.append(total / (n * n))
             seconds.append(time.perf_counter() - began)
-            log.info("epoch %d/%d loss %.5f (%.1f s)", epoch + 1, cfg.epochs, losses[-1], seconds[-1])
+            log.info("epoch %d/%d loss %.5f (%.1f s)", epoch + 1, epochs, losses[-1], seconds[-1])
             self._save_checkpoint(
                 work_dir,
                 epoch + 1,
@@ -430,12 +429,18 @@ class SwivelTrainer:
                 **{f"{k}_slot": v.numpy() for k, v in zip(("rows", "cols"), slots, strict=False)},
             )
 
-        self.vectors_ = (variables[0].numpy() + variables[1].numpy()).astype(np.float32)
-        self.stop_reason_ = stop_reason(losses, cfg) or f"reached the maximum of {cfg.epochs} epochs"
+        words = len(shards.vocab)  # the padding rows after them never reach the model
+        self.vectors_ = (variables[0].numpy()[:words] + variables[1].numpy()[:words]).astype(np.float32)
+        self.stop_reason_ = stop_reason(losses, cfg, n) or f"reached the maximum of {epochs} epochs"
         log.info("training stopped: %s", self.stop_reason_)
         self.losses_ = losses
         self.epoch_seconds_ = seconds
         return self
+
+    @staticmethod
+    def _biases(sums: np.ndarray, size: int, power: float = 1.0) -> np.ndarray:
+        """power * log(sum + 1) per word, then ``PADDING_BIAS`` for the padding ids up to ``size``."""
+        return np.concatenate([power * np.log(sums + 1.0), np.full(size - sums.size, PADDING_BIAS)])
 
     def _initial_state(self, size: int, dim: int) -> dict:
         rng = np.random.default_rng(self.config.seed)
@@ -463,7 +468,7 @@ class SwivelTrainer:
             raise ConfigError(
                 f"{work_dir / CHECKPOINT}: unreadable checkpoint ({exc}); delete {work_dir} to start afresh"
             ) from None
-        free = ("epochs", "tolerance")  # where to stop may change on resume; how to train may not
+        free = ("epochs", "row_updates", "tolerance", "min_row_updates")  # where to stop may change on resume
         recorded = {**asdict(SwivelConfig()), **meta["config"]}  # settings added since then: their defaults
         saved = {k: v for k, v in recorded.items() if k not in free}
         wanted = {k: v for k, v in asdict(self.config).items() if k not in free}
