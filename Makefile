@@ -35,6 +35,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_train.py --full-size --epochs 1
 	$(PY) benchmarks/bench_compare.py
+	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_scicite.py
 	$(PY) benchmarks/bench_serve.py
 

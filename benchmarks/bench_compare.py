@@ -5,7 +5,7 @@
 Needs gensim (``pip install -e '.[bench]'``; ``make bench`` installs it). Each system builds
 embeddings in a subprocess of its own from the corpus files: wall time and peak memory of that
 subprocess are measured. cordswivel: the demo settings (cased, min count 10, window 10, dim 128,
-shard 1024, trained until converged: at most 40 epochs, tolerance 0.5%). gensim: the same tokens
+shard size auto, trained until the stopping rule ends it). gensim: the same tokens
 (cordswivel's tokenizer), min count 10, window 10, dim 128, 5 epochs, ``--workers`` threads. Each
 set of vectors then trains the SciCite classifier (frozen + Dense(3), the tutorial's protocol), and
 is scored on the development word pairs of ``DATA/wordsim-dev`` (MEN, SimLex-999, WordSim-353:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -120,3 +121,45 @@ def test_resume_with_other_counting_settings_is_refused(reference):
     command[command.index("--window") + 1] = "4"
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and "counted with other settings" in result.stderr
+
+
+def test_sigkill_of_the_driver_takes_its_workers_and_leaves_no_lock_or_scratch(tmp_path):
+    """The driver killed while it counts: its workers die with it (they held the output lock before),
+    and the same command then runs, removing the scratch directory the killed run left."""
+    from helpers import children_of
+
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{k}" for k in range(5000)])
+    with open(tmp_path / "corpus.txt", "w") as handle:
+        for _ in range(40):
+            handle.write("\n".join(" ".join(line) for line in rng.choice(words, (10_000, 10))) + "\n")
+    out = tmp_path / "shards"
+    command = [sys.executable, "-m", "cordswivel.cli", "-q", "cooccur", str(tmp_path / "corpus.txt"), "--out", str(out)]
+    process = subprocess.Popen([*command, "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+
+    def counting():
+        workers[:] = children_of(process.pid, zombies=False)
+        return len(workers) >= 2 and any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+    kill_when(process, counting)
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in workers if _running(p)]
+    for pid in alive:  # left by a failure: not to outlive the test
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
+    again = subprocess.run([*command, "--workers", "1"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "shards"]
+
+
+def _running(pid):
+    """Whether process ``pid`` exists and has not exited (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

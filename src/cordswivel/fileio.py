@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -130,11 +131,16 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
     """Yield a fresh temporary directory; it replaces ``path`` when the block succeeds.
 
     ``path`` is locked meanwhile (``output_lock``), and checked again before the final rename: an
-    output that appeared in between is replaced only with ``overwrite``.
+    output that appeared in between is replaced only with ``overwrite``. Temporary directories that
+    killed runs left for ``path`` go first: holding the lock, no live run owns them.
     """
     path = Path(path)
     check_output_free(path, overwrite)
     with output_lock(path):
+        stale = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")  # as mkdtemp names them below
+        for left in path.parent.iterdir():
+            if stale.fullmatch(left.name) and left.is_dir():
+                shutil.rmtree(left, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         try:
             yield tmp
@@ -151,6 +157,15 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+def close_inherited_locks() -> None:
+    """In a forked child process: close the lock files it inherited, so that no lock outlives the run
+    that took it (a lock is released only when its last descriptor closes)."""
+    for fd, _ in _HELD.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
 
 
 @contextlib.contextmanager

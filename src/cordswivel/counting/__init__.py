@@ -7,6 +7,7 @@ Modules: ``chunks`` (tokenizing kernels), ``vocab``, ``pairkeys`` (window counti
 (sorted runs merged into shards), ``shards`` (the on-disk format).
 """
 
+from .. import jitcache  # noqa: F401  (first: it may set NUMBA_CACHE_DIR, which Numba reads when it loads)
 from .cooccur import count_cooccurrences
 from .execution import Budget, Progress, parse_size
 from .shards import CooccurrenceShards, CooccurStats

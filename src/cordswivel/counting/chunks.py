@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from ..corpus.tokenizer import PUNCTUATION, WHITESPACE
+from ..jitcache import CACHE
 
 _ASCII_SPACE = np.zeros(128, dtype=np.bool_)
 _MULTIBYTE_SPACE = []
@@ -32,7 +33,7 @@ _SPACE_LEADS = np.zeros(256, dtype=np.bool_)
 _SPACE_LEADS[_SPACE_PATTERNS[:, 0]] = True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=CACHE)
 def _multibyte_space_length(buf, i, end, patterns, lengths) -> int:
     """Byte length of the multi-byte whitespace character at buf[i], or 0."""
     for k in range(patterns.shape[0]):
@@ -48,7 +49,7 @@ def _multibyte_space_length(buf, i, end, patterns, lengths) -> int:
     return 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=CACHE)
 def _rehash(table, size) -> np.ndarray:
     """The hash table rebuilt with ``size`` slots (a power of two)."""
     new = np.zeros((size, 3), dtype=np.uint64)
@@ -62,7 +63,7 @@ def _rehash(table, size) -> np.ndarray:
     return new
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def _intern_chunks(
     buf,
     unit_ends,
@@ -236,7 +237,7 @@ class ChunkInterner:
         return [data[offsets[k] : offsets[k + 1]].decode("utf-8", "surrogatepass") for k in range(self._n)]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def map_chunks(chunk_ids, lengths, mapping, n_tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chunk ids -> token ids by ``mapping`` (-1: the chunk is no token, dropped), in place.
 
@@ -259,7 +260,7 @@ def map_chunks(chunk_ids, lengths, mapping, n_tokens) -> tuple[np.ndarray, np.nd
     return chunk_ids[:n], lengths, counts
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def _strip_chunks(type_bytes, offsets, strip) -> tuple[np.ndarray, np.ndarray]:
     """The chunks without the leading and trailing bytes that ``strip`` marks, each as one unit of a
     new buffer (units end one byte after their last byte; an empty unit has no chunk)."""

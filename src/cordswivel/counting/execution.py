@@ -24,6 +24,7 @@ from dask.callbacks import Callback
 from dask.utils import parse_bytes
 
 from ..errors import ConfigError, CordswivelError
+from ..fileio import close_inherited_locks
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def process_pool(workers: int, preload: Callable[[], None] | None = None) -> con
     if method == "fork" and preload is not None:
         preload()
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=_release_signals
+        workers, mp_context=multiprocessing.get_context(method), initializer=_start_worker, initargs=(os.getpid(),)
     )
     for _ in range(workers):  # start the workers now, not inside the first task's submit
         pool.submit(int)
@@ -116,6 +117,7 @@ def process_pool(workers: int, preload: Callable[[], None] | None = None) -> con
 
 
 _HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent exits (Linux)
 _HANDLERS: dict[int, Any] = {}  # the handlers a held block replaced, for workers forked inside it
 
 
@@ -144,9 +146,17 @@ def signals_held() -> Iterator[None]:
             signal.raise_signal(arrived)
 
 
-def _release_signals() -> None:
-    """In a new worker: take the signals its parent held while starting it (``signals_held``),
-    with the handlers they had."""
+def _start_worker(parent: int) -> None:
+    """In a new worker: die with the driver, hold none of its output locks, and take the signals it
+    held while starting the worker (``signals_held``) with the handlers they had. A driver killed by
+    SIGKILL runs no cleanup: without this its workers lived on, holding the output lock."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the driver died before the line above took effect
+        os._exit(1)
+    close_inherited_locks()
     for signum, handler in _HANDLERS.items():
         signal.signal(signum, handler)
     if hasattr(signal, "pthread_sigmask"):

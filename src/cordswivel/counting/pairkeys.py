@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError
+from ..jitcache import CACHE
 
 EXACT_WINDOW = 20  # up to this window, 1/d is exact in count units (lcm(1..20) < 2**28)
 
@@ -54,7 +55,7 @@ def dense_cells(side: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(cells, dtype=np.uint32), np.zeros(cells, dtype=np.int64)  # overflow: its pages stay untouched
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def _triangle_side(cells) -> int:
     """The side of a triangle of ``cells`` cells (``dense_cells``)."""
     side = int(np.sqrt(2.0 * cells))
@@ -131,7 +132,7 @@ class PairKeys:
         return local_x * self.num_shards + shard_x, local_y * self.num_shards + shard_y
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def count_pairs(ids, lengths, lut, parts, window, weights, dense, overflow, keys, n_keys, unit) -> tuple[int, int]:
     """Count units into ``dense`` and ``keys`` (from ``keys[n_keys]`` on) while the next one surely fits.
 
@@ -192,7 +193,7 @@ def count_pairs(ids, lengths, lut, parts, window, weights, dense, overflow, keys
     return n_keys, lengths.size
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def radix_sort(keys, scratch, low, high) -> np.ndarray:
     """``keys`` (int64) ordered stably by the unsigned number in their bits ``low`` to ``high - 1``
     (bits from ``high`` up must be the same in every key).
@@ -235,7 +236,7 @@ def radix_sort(keys, scratch, low, high) -> np.ndarray:
     return src
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def reduce_pair_keys(sorted_keys, shard_bits, local_bits, d_bits, weights, pairs, sums) -> int:
     """Pair keys sorted by pair -> the unique pairs (keys without distance bits) in ``pairs`` and their
     summed weights (count units) in ``sums``; returns how many. ``pairs`` may be ``sorted_keys``."""
@@ -263,7 +264,7 @@ def reduce_pair_keys(sorted_keys, shard_bits, local_bits, d_bits, weights, pairs
     return n + 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def dense_pairs(dense, overflow, num_shards, shard_bits, local_bits) -> tuple[np.ndarray, np.ndarray]:
     """The non-zero cells of the dense matrix of the first words (``dense_cells``) as sorted pairs and
     their sums."""
@@ -295,7 +296,7 @@ def dense_pairs(dense, overflow, num_shards, shard_bits, local_bits) -> tuple[np
     return pairs, sums
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def block_starts(pairs, sums, num_shards, shard_bits, cell_bits, value_bits) -> tuple[np.ndarray, int]:
     """Where each block's keys start among the block keys of sorted pairs (block (r, c) is number
     ``r * num_shards + c``; a value too big for ``value_bits`` takes several keys), and the most keys
@@ -314,7 +315,7 @@ def block_starts(pairs, sums, num_shards, shard_bits, cell_bits, value_bits) -> 
     return starts, most
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def block_keys(pairs, sums, first, out, cell_bits, value_bits) -> tuple[int, int]:
     """The block keys of sorted ``pairs[first:]`` into ``out`` (int64 bits of uint64 keys) while a
     pair's keys fit (a value too big for ``value_bits`` is split over several keys of its cell);
@@ -337,7 +338,7 @@ def block_keys(pairs, sums, first, out, cell_bits, value_bits) -> tuple[int, int
     return pairs.size, n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def transpose_block_keys(keys, n, local_bits, value_bits, mirror) -> int:
     """The block keys ``keys[:n]`` of block (r, c) as keys of block (c, r): cell (a, b) becomes (b, a),
     in place. With ``mirror`` (a diagonal block, stored as its cells a <= b) the mirror images of the
@@ -358,7 +359,7 @@ def transpose_block_keys(keys, n, local_bits, value_bits, mirror) -> int:
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def transpose_cells(cells, sums, local_bits, shard_size) -> tuple[np.ndarray, np.ndarray]:
     """A block's sorted (cells, sums) as those of the transposed block, sorted: cell (a, b) becomes
     (b, a), by a stable counting sort on b."""
@@ -377,7 +378,7 @@ def transpose_cells(cells, sums, local_bits, shard_size) -> tuple[np.ndarray, np
     return out_cells, out_sums
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def block_cells(cells, sums, local_bits, unit, rows, cols, counts, row_sums) -> None:
     """Summed cells into a block's columns: local row, local column and count (``sums / unit``);
     the sums also add up per local row into ``row_sums`` (count units)."""
@@ -390,7 +391,7 @@ def block_cells(cells, sums, local_bits, unit, rows, cols, counts, row_sums) -> 
         row_sums[row] += sums[k]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def sum_block_keys(sorted_keys, value_bits) -> tuple[np.ndarray, np.ndarray]:
     """Sorted block keys -> (unique local cell indices, summed values)."""
     shift = np.uint64(value_bits)
@@ -408,7 +409,7 @@ def sum_block_keys(sorted_keys, value_bits) -> tuple[np.ndarray, np.ndarray]:
     return cells[: n + 1], sums[: n + 1]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def merge_in_place(cells, sums, size, run_cells, run_sums) -> int:
     """Merge a sorted (cells, sums) run into the sorted ``cells[:size]``, ``sums[:size]``, summing cells
     found in both, without a second buffer; returns the new size. The arrays must hold
@@ -438,7 +439,7 @@ def merge_in_place(cells, sums, size, run_cells, run_sums) -> int:
     return end - gap
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=CACHE, nogil=True)
 def merge_sums(cells_a, sums_a, cells_b, sums_b) -> tuple[np.ndarray, np.ndarray]:
     """Two sorted (cells, sums) runs -> one, summing cells found in both."""
     cells = np.empty(cells_a.size + cells_b.size, dtype=np.int64)

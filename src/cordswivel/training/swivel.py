@@ -301,7 +301,7 @@ class SwivelTrainer:
             state, losses, seconds, start_epoch = self._load_checkpoint(work_dir, size, dim)
             log.info("resuming after epoch %d of at most %d", start_epoch, epochs)
         log.info(
-            "training %d words (%d shards of %d): %d row updates an epoch, at most %d epochs",
+            "training %d words in %d shards of %d (each row updated %d times an epoch), at most %d epochs",
             len(shards.vocab),
             n,
             shards.shard_size,
