@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 
 # make demo DATA=DIR reads the data from DIR (default: ../shared/data); OVERWRITE=1 runs a finished demo again
 demo: $(STAMP)
-	$(VENV)/bin/cordswivel demo --out runs/demo $(if $(DATA),--data-dir "$(DATA)") $(if $(OVERWRITE),--overwrite)
+	@if [ -z "$(OVERWRITE)" ] && [ -f runs/demo/metrics.json ]; then \
+		echo "runs/demo holds a finished demo: open runs/demo/report.html (make demo OVERWRITE=1 runs it again)"; \
+	else \
+		$(VENV)/bin/cordswivel demo --out runs/demo $(if $(DATA),--data-dir "$(DATA)") $(if $(OVERWRITE),--overwrite); \
+	fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -205,6 +205,13 @@ def test_one_output_rule_for_every_command(tmp_path, capsys):
         (["neighbors", "nomodel", "virus", "-k", "0"], "argument -k: must be a positive integer, got 0"),
         (["cooccur", "c.txt", "--out", "o", "--workers", "-1"], "argument --workers: must be a positive integer"),
         (["train", "c.txt", "--out", "o", "--dim", "0"], "argument --dim: must be a positive integer"),
+        (["cooccur", "c.txt", "--out", "o", "--text-fields", ""], "argument --text-fields: '' names no field"),
+        (["train", "c.txt", "--out", "o", "--text-fields", " , "], "argument --text-fields: ' , ' names no field"),
+        (["train", "c.txt", "--out", "o", "--shard-size", "0"], "argument --shard-size: must be a positive integer"),
+        (
+            ["export", "nomodel", "--format", "hub", "--out", "h", "--binary"],
+            "--binary is an option of --format word2vec",
+        ),
     ],
 )
 def test_bad_options_are_refused_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
@@ -233,6 +240,25 @@ def test_evaluate_pairs_reads_headers_and_prints_valid_json(tmp_path, capsys):
     assert main(["evaluate-pairs", str(tmp_path / "model"), str(tmp_path / "missing.tsv")]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f"cordswivel evaluate-pairs: error: {tmp_path / 'missing.tsv'}: No such file or directory"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"virus fever 3\ncough fever nan\n", "bad.txt:2: score 'nan' is not a finite number"),
+        (b"virus fever inf\n", "bad.txt:1: score 'inf' is not a finite number"),
+        (b"virus fever 3\ncough fever many\n", "bad.txt:2: score 'many' is not a number"),
+        (b"", "bad.txt: no word pairs ('word word score' lines)"),
+        (b"# only a comment\n\n", "bad.txt: no word pairs ('word word score' lines)"),
+        (b"virus fever 3\nfi\xe8vre fever 2\n", "bad.txt:2: not UTF-8 text"),
+    ],
+)
+def test_evaluate_pairs_refuses_bad_files_naming_file_and_line(tmp_path, capsys, content, message):
+    word_model().save(tmp_path / "model")
+    (tmp_path / "bad.txt").write_bytes(content)
+    assert main(["evaluate-pairs", str(tmp_path / "model"), str(tmp_path / "bad.txt")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().endswith(message) and len(err.strip().splitlines()) == 1, err
 
 
 def main_in_child(argv, **limits):

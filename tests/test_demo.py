@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,31 @@ def test_a_finished_demo_runs_again_only_with_overwrite(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     with pytest.raises(ConfigError, match=r"holds a finished demo .*use --overwrite"):
         run_demo(tmp_path, corpus_paths=[tmp_path / "nothere.txt"])
+
+
+def test_make_demo_on_a_finished_demo_says_so_and_succeeds(tmp_path):
+    """`make demo && ...` (as the README chains it) must not fail because the demo was already run."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("make"):
+        pytest.skip("no make")
+    root = Path(__file__).parents[1]
+    shutil.copy(root / "Makefile", tmp_path)
+    shutil.copy(root / "pyproject.toml", tmp_path)
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+    os.utime(tmp_path / "pyproject.toml", (0, 0))
+    (tmp_path / "runs" / "demo").mkdir(parents=True)
+    (tmp_path / "runs" / "demo" / "metrics.json").write_text("{}")
+    done = subprocess.run(["make", "demo", "VENV=venv"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "holds a finished demo" in done.stdout and "make demo OVERWRITE=1" in done.stdout
+    again = subprocess.run(
+        ["make", "-n", "demo", "VENV=venv", "OVERWRITE=1"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "cordswivel demo --out runs/demo" in again.stdout and "--overwrite" in again.stdout
 
 
 def test_fast_demo_writes_report_and_metrics(tmp_path):

@@ -63,8 +63,9 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lowercase", action="store_true", help="lowercase tokens (default: cased, like the module)")
     g.add_argument(
         "--text-fields",
+        type=_field_names,
         default=",".join(DEFAULT_TEXT_FIELDS),
-        help="comma-separated JSON lines fields read as text (default %(default)s)",
+        help=f"comma-separated JSON lines fields read as text (default {','.join(DEFAULT_TEXT_FIELDS)})",
     )
     g.add_argument(
         "--workers",
@@ -91,6 +92,14 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
         default="raise",
         help="on a bad record: stop with an error (raise, default) or skip and count it",
     )
+
+
+def _field_names(text: str) -> tuple[str, ...]:
+    """argparse type: comma-separated names, at least one."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no field")
+    return names
 
 
 def _auto_or_positive(text: str) -> int | None:

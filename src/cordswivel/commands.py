@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from .config import ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
 from .corpus.sources import SkipCounts
+from .errors import ConfigError
 from .fileio import check_output_free
 
 CLF = ClassifierConfig()
@@ -62,7 +63,7 @@ def cooccur_config(args: argparse.Namespace) -> CooccurConfig:
         window=args.window,
         shard_size=args.shard_size,
         lowercase=args.lowercase,
-        text_fields=tuple(f.strip() for f in args.text_fields.split(",") if f.strip()),
+        text_fields=args.text_fields,
     )
 
 
@@ -184,6 +185,8 @@ def export(args: argparse.Namespace) -> int:
     from .embedding.formats import export_projector, export_word2vec
     from .embedding.loading import load
 
+    if args.binary and args.format != "word2vec":
+        raise ConfigError(f"--binary is an option of --format word2vec, not of --format {args.format}")
     check_output_free(args.out, args.overwrite, kind="file" if args.format == "word2vec" else "directory")
     model = load(args.model)
     if args.format == "hub":

@@ -206,7 +206,9 @@ class TextEmbedding:
         ``#`` are comments, and a first line whose score is not a number is a header; pairs with an
         unknown word are left out and counted. With ``case_insensitive`` words are compared in upper
         case, as gensim's ``evaluate_word_pairs`` does: a word stands for its most frequent case
-        variant in the vocabulary. The correlations are NaN with fewer than two distinct pairs.
+        variant in the vocabulary. The correlations are NaN with fewer than two distinct pairs covered.
+        A file with no pairs, a score that is not a finite number, or text that is not UTF-8 is a
+        ``ModelFormatError`` naming the file and line.
         """
         path = Path(path)
         folded = self._case_insensitive_index() if case_insensitive else None
@@ -216,8 +218,12 @@ class TextEmbedding:
 
         unit = self._unit_vectors()
         model, human, total, first = [], [], 0, True
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            for number, line in enumerate(handle, start=1):
+        with open(path, "rb") as handle:  # decoded line by line, so that an error names its line
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise ModelFormatError(f"{path}:{number}: not UTF-8 text") from None
                 line = line.rstrip("\r\n") if delimiter is not None else line.strip()  # a stray tab at the end too
                 if not line.strip() or line.startswith("#"):
                     continue
@@ -231,11 +237,15 @@ class TextEmbedding:
                     if header:  # a first line like "word1 word2 score"
                         continue
                     raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
+                if not np.isfinite(score):
+                    raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a finite number")
                 total += 1
                 a, b = word_id(parts[0]), word_id(parts[1])
                 if a >= 0 and b >= 0:
                     model.append(float(unit[a] @ unit[b]))
                     human.append(score)
+        if total == 0:
+            raise ModelFormatError(f"{path}: no word pairs ('word word score' lines)")
         if len(model) < 2 or np.ptp(model) == 0 or np.ptp(human) == 0:  # no correlation to speak of
             return WordPairsResult(float("nan"), float("nan"), len(model), total)
         from scipy import stats  # imported when used: SciPy takes a while to import
