@@ -121,6 +121,10 @@ def test_resume_with_other_counting_settings_is_refused(reference):
     command[command.index("--window") + 1] = "4"
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and "counted with other settings" in result.stderr
+    (root / "other.txt").write_text((root / "corpus.txt").read_text())  # the same text, another corpus
+    result = subprocess.run(train_command(root / "other.txt", out, "--resume"), capture_output=True, text=True)
+    assert result.returncode == 2 and "the interrupted run counted another corpus" in result.stderr, result.stderr
+    assert str(root / "corpus.txt") in result.stderr
 
 
 def test_sigkill_of_the_driver_takes_its_workers_and_leaves_no_lock_or_scratch(tmp_path):

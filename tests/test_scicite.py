@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cordswivel.config import ClassifierConfig
-from cordswivel.errors import CorpusError
+from cordswivel.errors import CorpusError, ModelFormatError
 from cordswivel.tutorial.scicite import (
     LABELS,
     classification_metrics,
@@ -76,3 +76,16 @@ def test_classifier_separates_an_easy_task_and_round_trips(tmp_path):
         assert (tmp_path / "out" / name).is_file(), name
     logits, labels = load_classifier(tmp_path / "out" / "classifier")(["alpha beta of", "eta iota the"])
     assert labels == list(LABELS) and logits.argmax(axis=1).tolist() == [0, 2]
+    # a corrupted labels.json: one line naming the file, from the API and the CLI alike
+    from cordswivel.cli import main
+
+    classifier = tmp_path / "out" / "classifier"
+    for text, message in [
+        ("{not json", r"labels\.json: not valid JSON"),
+        ('{"labels": "method"}', r"labels\.json: expected \{\"labels\": \[label names\]\}"),
+        ('{"labels": ["method", "background"]}', r"labels\.json: 2 labels for 3 classifier outputs"),
+    ]:
+        (classifier / "labels.json").write_text(text)
+        with pytest.raises(ModelFormatError, match=message):
+            load_classifier(classifier)
+        assert main(["predict", str(classifier), "We follow [1]."]) == 1

@@ -109,3 +109,12 @@ def test_every_word_that_passes_the_min_count_reaches_the_model_and_its_exports(
     module = cordswivel.load(hub_dir)
     np.testing.assert_allclose(module.embed(passed[-3:]), model.embed(passed[-3:]), atol=1e-6)
     assert tf.is_tensor(module.keras_layer()(tf.constant(passed[-1:])))
+
+
+def test_a_run_that_fails_before_writing_anything_leaves_no_work_directory(tmp_path):
+    planted_corpus(tmp_path / "c.txt", units=20)
+    with pytest.raises(ConfigError, match="empty vocabulary"):
+        run_training(
+            tmp_path / "m", corpus=[tmp_path / "c.txt"], cooccur_config=CooccurConfig(min_count=10**6), workers=1
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]  # no m.partial, no lock file

@@ -159,6 +159,19 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
             raise
 
 
+@contextlib.contextmanager
+def made_directory(path: Path) -> Iterator[Path]:
+    """Create ``path`` (and its parents) for the block; if the block fails and leaves it empty, remove
+    it again: a failed run leaves no empty folder behind."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.rmdir()  # only if empty
+        raise
+
+
 def close_inherited_locks() -> None:
     """In a forked child process: close the lock files it inherited, so that no lock outlives the run
     that took it (a lock is released only when its last descriptor closes)."""

@@ -25,7 +25,7 @@ from ..counting.execution import Progress
 from ..counting.shards import CooccurrenceShards
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError
-from ..fileio import check_output_free, output_lock, read_json
+from ..fileio import check_output_free, made_directory, output_lock, read_json
 from ..training.swivel import CHECKPOINT_STATE, SwivelTrainer
 
 log = logging.getLogger(__name__)
@@ -92,61 +92,67 @@ def run_training(
                 f"{work} holds an interrupted run ({done} epochs done): add --resume to continue it, "
                 f"or delete it to start afresh"
             )
-        work.mkdir(parents=True, exist_ok=True)
-
-        if cooccur_dir is None:
-            cooccur_dir = work / "cooccurrence"
-            if not (cooccur_dir / "config.json").exists():
-                stats = count_cooccurrences(
-                    open_corpus(corpus or (), text_fields=cooccur_config.text_fields),
-                    cooccur_dir,
-                    cooccur_config,
-                    workers=workers,
-                    scheduler=scheduler,
-                    memory_limit=memory_limit,
-                    on_error=on_error,
-                    overwrite=True,
-                    progress=count_progress,
+        with made_directory(work):  # a run that fails before writing anything leaves no empty OUT.partial
+            opened = open_corpus(corpus, text_fields=cooccur_config.text_fields) if corpus is not None else None
+            if cooccur_dir is None:
+                cooccur_dir = work / "cooccurrence"
+                if not (cooccur_dir / "config.json").exists():
+                    assert opened is not None  # CORPUS or --cooccur, checked above
+                    stats = count_cooccurrences(
+                        opened,
+                        cooccur_dir,
+                        cooccur_config,
+                        workers=workers,
+                        scheduler=scheduler,
+                        memory_limit=memory_limit,
+                        on_error=on_error,
+                        overwrite=True,
+                        progress=count_progress,
+                    )
+                    log.info(
+                        "counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
+                        stats.tokens,
+                        stats.vocab_size,
+                        stats.nnz,
+                        stats.seconds,
+                    )
+            shards = CooccurrenceShards(cooccur_dir)
+            counted = shards.config if cooccur_config.shard_size else replace(shards.config, shard_size=None)
+            if opened is not None and counted != cooccur_config:
+                raise ConfigError(
+                    f"{work}: the interrupted run counted with other settings ({shards.config}); "
+                    f"resume with the same settings, or delete it to start afresh"
                 )
-                log.info(
-                    "counted %d tokens, vocabulary %d, %d non-zero cells in %.1f s",
-                    stats.tokens,
-                    stats.vocab_size,
-                    stats.nnz,
-                    stats.seconds,
+            if opened is not None and sorted(str(s.path) for s in opened.sources) != sorted(shards.corpus_paths):
+                raise ConfigError(
+                    f"{work}: the interrupted run counted another corpus ({', '.join(shards.corpus_paths)}); "
+                    f"resume with the same corpus, or delete it to start afresh"
                 )
-        shards = CooccurrenceShards(cooccur_dir)
-        counted = shards.config if cooccur_config.shard_size else replace(shards.config, shard_size=None)
-        if corpus is not None and counted != cooccur_config:
-            raise ConfigError(
-                f"{work}: the interrupted run counted with other settings ({shards.config}); "
-                f"resume with the same settings, or delete it to start afresh"
+            trainer = SwivelTrainer(swivel_config, devices=devices).fit(
+                shards, work, resume=resume, progress=epoch_progress
             )
-        trainer = SwivelTrainer(swivel_config, devices=devices).fit(
-            shards, work, resume=resume, progress=epoch_progress
-        )
 
-        table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
-        config = {
-            "training": asdict(swivel_config),
-            "cooccurrence": shards.config.to_dict(),
-            "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
-            "training_seconds": float(sum(trainer.epoch_seconds_)),
-            "final_loss": float(trainer.losses_[-1]),
-            "epochs_trained": len(trainer.losses_),
-            "stop_reason": trainer.stop_reason_,
-            "matmul_precision": trainer.precision_,
-        }
-        embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
-        embedding.save(
-            out_dir,
-            overwrite=overwrite,
-            extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_, trainer.stop_reason_)},
-        )
-        shutil.rmtree(work, ignore_errors=True)
-        return TrainingResult(
-            TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_), trainer.stop_reason_
-        )
+            table = np.vstack([trainer.vectors_, np.zeros((1, swivel_config.embedding_dim), np.float32)])
+            config = {
+                "training": asdict(swivel_config),
+                "cooccurrence": shards.config.to_dict(),
+                "corpus": {**asdict(shards.stats), "paths": list(shards.corpus_paths)},
+                "training_seconds": float(sum(trainer.epoch_seconds_)),
+                "final_loss": float(trainer.losses_[-1]),
+                "epochs_trained": len(trainer.losses_),
+                "stop_reason": trainer.stop_reason_,
+                "matmul_precision": trainer.precision_,
+            }
+            embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
+            embedding.save(
+                out_dir,
+                overwrite=overwrite,
+                extra_files={LOSS_FILE: loss_table(trainer.losses_, trainer.epoch_seconds_, trainer.stop_reason_)},
+            )
+            shutil.rmtree(work, ignore_errors=True)
+            return TrainingResult(
+                TextEmbedding.load(out_dir), tuple(trainer.losses_), tuple(trainer.epoch_seconds_), trainer.stop_reason_
+            )
 
 
 def train_embeddings(out_dir: str | os.PathLike, **options: Any) -> TextEmbedding:

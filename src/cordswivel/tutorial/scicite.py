@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from ..config import ClassifierConfig
 from ..embedding.vectors import TextEmbedding
 from ..errors import CorpusError, DataDirError, ErrorKind, ModelFormatError
-from ..fileio import atomic_directory, atomic_write_json, save_figure
+from ..fileio import atomic_directory, atomic_write_json, read_json, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +384,15 @@ def load_classifier(path: str | os.PathLike) -> Callable[[Sequence[str]], tuple[
     path = Path(path)
     if not (path / "saved_model.pb").is_file() or not (path / "labels.json").is_file():
         raise ModelFormatError(f"{path}: not a saved cordswivel classifier (expected saved_model.pb and labels.json)")
-    labels = json.loads((path / "labels.json").read_text())["labels"]
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    meta = read_json(path / "labels.json")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise ModelFormatError(f'{path / "labels.json"}: expected {{"labels": [label names]}}')
+    try:
+        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        width = serve.structured_outputs["logits"].shape[-1]
+    except (OSError, ValueError, KeyError, tf.errors.OpError) as exc:
+        raise ModelFormatError(f"{path}: unreadable saved classifier ({type(exc).__name__})") from None
+    if width != len(labels):
+        raise ModelFormatError(f"{path / 'labels.json'}: {len(labels)} labels for {width} classifier outputs")
     return lambda texts: (serve(tf.constant(list(texts), dtype=tf.string))["logits"].numpy(), labels)
