@@ -48,3 +48,31 @@ def test_heatmap_is_drawn_in_the_suffix_format(model, tmp_path):
     result = similarity_matrix(model, WORDS)
     assert plot_heatmap(result, tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in plot_heatmap(result, tmp_path / "h.svg").read_bytes()[:400]
+
+
+def test_a_heatmap_of_many_terms_stays_small_in_memory_and_more_are_refused(tmp_path):
+    """Seaborn's heatmap took 6 GB for 60 terms (1.2 GB at 16 inches): the image's memory is bounded."""
+    import subprocess
+    import sys
+
+    from cordswivel.config import MAX_HEATMAP_TERMS
+    from cordswivel.errors import ConfigError
+
+    words = tuple(f"term{k}" for k in range(MAX_HEATMAP_TERMS + 1))
+    rng = np.random.default_rng(0)
+    model = TextEmbedding(Vocabulary(words, np.ones(len(words), np.int64)), rng.normal(size=(len(words) + 1, 8)))
+    model.save(tmp_path / "m")
+    argv = ["-q", "heatmap", str(tmp_path / "m"), *words[:-1], "--out", str(tmp_path / "h.png")]
+    code = (
+        "import resource, sys\nfrom cordswivel.cli import main\n"
+        f"code = main({argv!r})\n"
+        "print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    status, peak_mb = map(int, done.stdout.split()[-2:])
+    assert status == 0 and (tmp_path / "h.png").stat().st_size > 10_000
+    assert peak_mb < 600, peak_mb  # the interpreter with NumPy and matplotlib is about 150 MB of it
+    result = similarity_matrix(model, list(words))
+    with pytest.raises(ConfigError, match=f"at most {MAX_HEATMAP_TERMS} terms, got {MAX_HEATMAP_TERMS + 1}"):
+        plot_heatmap(result, tmp_path / "all.png")
+    assert not (tmp_path / "all.png").exists()

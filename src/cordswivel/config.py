@@ -130,6 +130,7 @@ DEMO_COOCCUR = CooccurConfig(min_count=10, window=10)
 DEMO_SWIVEL = SwivelConfig(embedding_dim=128, seed=0)
 
 HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
+MAX_HEATMAP_TERMS = 100  # terms one heatmap image shows (its memory grows with their square)
 NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`
 
 

@@ -9,11 +9,11 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-import seaborn as sns
 from matplotlib.figure import Figure  # not pyplot: no global state, the user's backend untouched
 
-from ..config import HEATMAP_NEIGHBOURS
+from ..config import HEATMAP_NEIGHBOURS, MAX_HEATMAP_TERMS
 from ..embedding.vectors import TextEmbedding
+from ..errors import ConfigError
 from ..fileio import save_figure
 
 TUTORIAL_TERMS = ("coronavirus", "SARS", "MERS", "Italy", "Spain", "Europe", "cough", "fever", "throat")
@@ -58,26 +58,30 @@ def similarity_matrix(
 
 
 def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: str | None = None) -> Path:
-    """Draw the matrix as a seaborn heatmap with the terms as tick labels (PNG, SVG or PDF by suffix)."""
-    size = max(5.0, 0.6 * len(result.terms) + 2)
+    """Draw the matrix as a heatmap with the terms as tick labels (PNG, SVG or PDF by suffix).
+
+    At most ``MAX_HEATMAP_TERMS`` terms, on a figure of at most 16 inches, values written in the cells
+    up to 12 terms: the picture and the memory drawing it stay bounded (seaborn's heatmap, used
+    before, took 1.2 GB for 60 terms; matplotlib's ``imshow`` takes a tenth).
+    """
+    n = len(result.terms)
+    if n > MAX_HEATMAP_TERMS:
+        raise ConfigError(f"a heatmap shows at most {MAX_HEATMAP_TERMS} terms, got {n}")
+    size = min(max(5.0, 0.6 * n + 2), 16.0)
     fig = Figure(figsize=(size, size * 0.85))
     ax = fig.subplots()
-    sns.heatmap(
-        result.matrix,
-        xticklabels=result.terms,
-        yticklabels=result.terms,
-        cmap="YlOrRd",
-        vmin=min(0.0, float(result.matrix.min())),
-        vmax=1.0,
-        square=True,
-        ax=ax,
-        annot=len(result.terms) <= 12,
-        fmt=".2f",
-    )
+    low = min(0.0, float(result.matrix.min()))
+    image = ax.imshow(result.matrix, cmap="YlOrRd", vmin=low, vmax=1.0)
+    fig.colorbar(image, ax=ax)
+    labels = [term.replace("$", r"\$") for term in result.terms]  # text, never matplotlib's math
+    fontsize = 10 if n <= 20 else max(5.0, 200 / n)
+    ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=fontsize)
+    ax.set_yticks(range(n), labels, fontsize=fontsize)
+    if n <= 12:
+        for (i, j), value in np.ndenumerate(result.matrix):
+            dark = (value - low) / (1.0 - low or 1.0) > 0.6
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.set_title(title or ("Cosine similarity" if result.cosine else "Inner product / max"))
-    ax.tick_params(axis="x", labelrotation=45)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
     fig.tight_layout()
     return save_figure(fig, path)
 
