@@ -15,6 +15,8 @@ import urllib.request
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from cordswivel.config import ServeConfig
@@ -102,6 +104,11 @@ def test_embed_similarity_classify_map_and_complete(client):
         ("post", "/api/embed", json.dumps({"texts": ["x"] * 1001}).encode(), 422, "1001 given, at most 1000"),
         ("post", "/api/embed", json.dumps({"texts": ["x" * 1_000_001]}).encode(), 413, "over the limit"),
         ("post", "/api/similarity", b'{"terms": ["a"], "cosine": "yes"}', 422, "field 'cosine' must be bool"),
+        ("post", "/api/similarity", b'{"terms": []}', 422, "terms: give at least 1"),
+        ("post", "/api/classify", b'{"texts": []}', 422, "texts: give at least 1"),
+        ("post", "/api/similarity", b'{"terms": ["\\ud800"]}', 400, "a string holds a lone surrogate"),
+        ("post", "/api/embed", b'{"texts": ["a\\udfffb"]}', 400, "a string holds a lone surrogate"),
+        ("post", "/api/classify", b'{"texts": ["x"], "\\ud83d": 1}', 400, "a string holds a lone surrogate"),
         ("get", "/api/embed", None, 405, "GET is not allowed on /api/embed"),
         ("get", "/api/nothing", None, 404, "no such page: /api/nothing"),
     ],
@@ -111,6 +118,33 @@ def test_bad_requests_get_a_status_and_one_line(client, method, path, body, stat
     assert response.status_code == status
     error = response.json()["error"]
     assert message in error and "\n" not in error
+
+
+STRINGS = st.text(max_size=8) | st.sampled_from(["\ud800", "a\udfffb", "virus", "fever"])  # lone surrogates too
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | STRINGS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+LIST_FIELD = {"/api/classify": "texts", "/api/embed": "texts", "/api/similarity": "terms"}
+
+
+def bodies(path):
+    """Request bodies for ``path``: its list field, mostly a list of strings, and the optional fields."""
+    return st.fixed_dictionaries(
+        {LIST_FIELD[path]: st.lists(STRINGS, max_size=4) | JSON_VALUES},
+        optional={"cosine": st.booleans() | JSON_VALUES, "model": st.sampled_from(["a", "b"]) | JSON_VALUES},
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(request=st.sampled_from(sorted(LIST_FIELD)).flatmap(lambda path: st.tuples(st.just(path), bodies(path))))
+def test_fuzzed_bodies_get_a_client_error_or_an_answer_never_a_server_error(client, request):
+    path, values = request
+    response = client.post(path, content=json.dumps(values).encode())  # a lone surrogate goes as \udXXX
+    assert response.status_code in (200, 400, 404, 413, 422), (path, values, response.text)
+    if response.status_code != 200:
+        assert set(response.json()) == {"error"}
 
 
 def test_classify_without_a_classifier_says_how_to_get_one():

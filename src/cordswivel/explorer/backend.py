@@ -173,7 +173,7 @@ class Explorer:
     def similarity(self, terms: Sequence[str], cosine: bool = False, model: str | None = None) -> SimilarityMatrix:
         """The tutorial's heatmap matrix of ``terms`` (``analysis.similarity_matrix``)."""
         _, embedding = self.model(model)
-        self._check_texts("terms", terms)
+        self._check_texts("terms", terms, at_least=1)
         return similarity_matrix(embedding, terms, cosine=cosine)
 
     def classify(self, texts: Sequence[str]) -> list[Intent]:
@@ -182,7 +182,7 @@ class Explorer:
             raise NotFoundError(
                 "no classifier loaded: start the server with --classifier DIR (from cordswivel scicite)"
             )
-        self._check_texts("texts", texts)
+        self._check_texts("texts", texts, at_least=1)
         return predict_intents(self.classify_fn, list(texts))
 
     def word_map(self, n: int | None = None, model: str | None = None) -> WordMap:
@@ -201,9 +201,11 @@ class Explorer:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
             raise ConfigError(f"{what} must be an integer from 1 to {limit}, got {value!r}")
 
-    def _check_texts(self, what: str, texts: Sequence[str]) -> None:
+    def _check_texts(self, what: str, texts: Sequence[str], at_least: int = 0) -> None:
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise ConfigError(f"{what} must be a list of strings")
+        if len(texts) < at_least:
+            raise ConfigError(f"{what}: give at least {at_least}")
         if len(texts) > self.config.max_texts:
             raise ConfigError(f"{what}: {len(texts)} given, at most {self.config.max_texts} per request")
         for k, text in enumerate(texts):

@@ -64,6 +64,10 @@ async def _json_body(request: Request, limit: int) -> dict[str, Any]:
         raise HTTPException(400, f"malformed JSON: {str(exc).splitlines()[0][:200]}") from None
     if not isinstance(data, dict):
         raise HTTPException(422, f"the request body must be a JSON object, got {type(data).__name__}")
+    try:  # JSON's \ud800 escapes make strings no UTF-8 can hold, which would fail deep inside a query
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise HTTPException(400, "malformed JSON: a string holds a lone surrogate (\\ud800-\\udfff)") from None
     return data
 
 
