@@ -174,6 +174,37 @@ def test_an_unreadable_subdirectory_is_an_error_as_an_unreadable_file_is():
         shutil.rmtree(root)
 
 
+def test_with_on_error_skip_unreadable_folders_and_files_are_skipped_and_counted():
+    """What the README promises for --on-error skip, for a folder and a file the user cannot read."""
+    import encodings.cp437  # noqa: F401  (the child, user nobody, cannot read the standard library here)
+
+    from cordswivel.config import CooccurConfig
+    from cordswivel.counting.cooccur import count_cooccurrences
+
+    root = world_readable_dir()
+    try:
+        (root / "corpus").mkdir()
+        (root / "corpus" / "a.txt").write_text("alpha beta alpha\n")
+        (root / "corpus" / "locked.txt").write_text("gamma\n")
+        (root / "corpus" / "locked.txt").chmod(0o000)
+        (root / "corpus" / "hidden").mkdir()
+        (root / "corpus" / "hidden" / "b.txt").write_text("gamma\n")
+        (root / "corpus" / "hidden").chmod(0o000)
+        (root / "writable").mkdir()
+        (root / "writable").chmod(0o777)
+
+        def counted():
+            corpus = open_corpus([root / "corpus"], on_error="skip")
+            config = CooccurConfig(min_count=1)
+            stats = count_cooccurrences(corpus, root / "writable" / "out", config, workers=1, on_error="skip")
+            return [sorted(s.path.name for s in corpus.sources), stats.skipped, stats.tokens]
+
+        assert in_child(counted, unprivileged=True) == [["a.txt", "locked.txt"], {"unreadable": 2}, 3]
+    finally:
+        (root / "corpus" / "hidden").chmod(0o755)
+        shutil.rmtree(root)
+
+
 def test_a_symbolic_link_back_up_the_tree_is_read_once(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.txt").write_text("alpha\n")

@@ -73,7 +73,7 @@ def cooccur(args: argparse.Namespace) -> int:
 
     config = cooccur_config(args)
     stats = count_cooccurrences(
-        open_corpus(args.corpus, text_fields=config.text_fields),
+        open_corpus(args.corpus, text_fields=config.text_fields, on_error=args.on_error),
         args.out,
         config,
         workers=args.workers,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,7 @@ class Corpus:
 
     sources: tuple[Source, ...]
     text_fields: tuple[str, ...] = DEFAULT_TEXT_FIELDS
+    skipped: SkipCounts = field(default_factory=SkipCounts)  # folders ``on_error="skip"`` passed over
 
     def partitions(self, target: int, max_bytes: int | None = None) -> list[Partition]:
         """About ``target`` partitions (more if needed to keep each near ``max_bytes`` on disk), each
@@ -127,11 +128,14 @@ def _source_for_file(path: Path, text_fields: tuple[str, ...]) -> Source:
     )
 
 
-def _files_under(root: Path) -> list[Path]:
-    """Every file below ``root``, sorted; an unreadable subdirectory is an error, as an unreadable file is."""
+def _files_under(root: Path, policy: ErrorPolicy) -> list[Path]:
+    """Every file below ``root``, sorted; an unreadable subdirectory is a data error, as an unreadable
+    file is: raised, or skipped and counted, as ``policy`` says."""
 
     def fail(error: OSError) -> None:
-        raise CorpusError(error.filename or root, f"cannot read: {error.strerror or error}", kind=ErrorKind.UNREADABLE)
+        policy(
+            CorpusError(error.filename or root, f"cannot read: {error.strerror or error}", kind=ErrorKind.UNREADABLE)
+        )
 
     files: list[Path] = []
     seen: set[str] = set()
@@ -145,10 +149,14 @@ def _files_under(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def open_corpus(paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str] = DEFAULT_TEXT_FIELDS) -> Corpus:
-    """A ``Corpus`` over files, directories of files, and CORD-19 releases (directory or archive)."""
+def open_corpus(
+    paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str] = DEFAULT_TEXT_FIELDS, on_error: str = "raise"
+) -> Corpus:
+    """A ``Corpus`` over files, directories of files, and CORD-19 releases (directory or archive).
+    With ``on_error="skip"`` an unreadable folder is skipped and counted (``Corpus.skipped``)."""
     sources: list[Source] = []
     fields = tuple(text_fields)
+    policy = ErrorPolicy(on_error)
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -158,7 +166,7 @@ def open_corpus(paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str
         elif _looks_like_release(path):
             sources.append(Cord19Release(path))
         else:
-            files = _files_under(path)
+            files = _files_under(path, policy)
             found = [p for p in files if _suffix(p) in CORPUS_SUFFIXES]
             if not found and any(p.name.endswith(".json") for p in files):
                 sources.append(Cord19Release(path))  # a folder of parses, e.g. one release subset
@@ -171,4 +179,4 @@ def open_corpus(paths: Iterable[str | os.PathLike], *, text_fields: Iterable[str
             sources.extend(_source_for_file(p, fields) for p in found)
     if not sources:
         raise ConfigError("no corpus given")
-    return Corpus(tuple(sources), fields)
+    return Corpus(tuple(sources), fields, policy.skips)

@@ -149,8 +149,10 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
             )
             policy(corrupt)
         return
-    except OSError as exc:
-        raise CorpusError(path, f"cannot read: {exc.strerror or exc}", kind=ErrorKind.UNREADABLE) from None
+    except OSError as exc:  # every partition of the file fails: the first one speaks for it
+        if selection.index == 0:
+            policy(CorpusError(path, f"cannot read: {exc.strerror or exc}", kind=ErrorKind.UNREADABLE))
+        return
     if read == 0 and not by_bytes and selection.index == 0:
         policy(CorpusError(path, "file is empty", kind=ErrorKind.EMPTY_FILE))
 

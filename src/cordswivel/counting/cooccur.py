@@ -382,7 +382,7 @@ def count_cooccurrences(
         row_sums = unit_sums.T.ravel()[: len(vocab)] / count_unit(config.window)
         np.save(tmp / "row_sums.npy", row_sums)
         np.save(tmp / "col_sums.npy", row_sums)  # the matrix is symmetric
-        skips = SkipCounts()
+        skips = SkipCounts(corpus.skipped)
         for part in pass1:
             skips.update(part.skips)
         stats = CooccurStats(
