@@ -261,6 +261,15 @@ def test_evaluate_pairs_refuses_bad_files_naming_file_and_line(tmp_path, capsys,
     assert err.strip().endswith(message) and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_empty_input_file_is_a_data_error_whatever_the_workers(tmp_path, capsys, workers):
+    """Exit 1 and the file named, as the README says, also where the file is read in byte ranges."""
+    (tmp_path / "empty.txt").write_text("")
+    argv = ["-q", "cooccur", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "o"), "--workers", workers]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip() == f"cordswivel cooccur: error: {tmp_path / 'empty.txt'}: file is empty"
+
+
 def main_in_child(argv, **limits):
     """``main(argv)`` in a forked child (see ``helpers.in_child``): (exit code, stderr)."""
     import cordswivel.embedding.formats

@@ -106,7 +106,7 @@ def test_heatmap_scicite_and_predict_commands(trained):
     result = run_cli("heatmap", root / "model", "g0w0", "g0w1", "g1w0", "nothere", "--out", root / "heat.png", "-k", 2)
     assert result.returncode == 0, result.stderr
     assert (root / "heat.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "not in vocabulary (zero vectors): nothere" in result.stderr
+    assert "not in vocabulary (the model's OOV vector): nothere" in result.stderr
     scicite = root / "scicite"
     scicite.mkdir()
     labels = ["method", "background", "result"]

@@ -218,9 +218,22 @@ def test_real_server_stops_cleanly_on_ctrl_c(server):
     url, process = server
     assert fetch(url + "api/health")[0] == 200
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
+    assert process.wait(timeout=30) == 130  # as every command (README, "When things go wrong")
     out, err = process.communicate()
-    assert "stopped" in out and "Traceback" not in err
+    assert "stopped" in out and "Traceback" not in err and err.strip().endswith("cordswivel serve: interrupted")
+
+
+def test_real_server_stops_cleanly_on_sigterm(tmp_path):
+    url, process = start_server(tmp_path)
+    try:
+        assert fetch(url + "api/health")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 143
+        out, err = process.communicate()
+        assert "stopped" in out and "Traceback" not in err and err.strip().endswith("cordswivel serve: terminated")
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 # ---------------------------------------------------------------------- the page in a browser

@@ -36,9 +36,9 @@ def test_selection_from_arrays_follows_the_rule_and_numbers_every_type():
 
 
 def test_file_round_trip_and_errors(tmp_path):
-    vocab = Vocabulary(("é", "a b", "x\ty"), np.array([3, 2, 1]))
+    vocab = Vocabulary(("é", "a-b", "x'y"), np.array([3, 2, 1]))
     vocab.save(tmp_path)
-    assert (tmp_path / "vocab.tsv").read_text(encoding="utf-8") == "é\t3\na b\t2\nx\ty\t1\n"
+    assert (tmp_path / "vocab.tsv").read_text(encoding="utf-8") == "é\t3\na-b\t2\nx'y\t1\n"
     loaded = Vocabulary.load(tmp_path)
     assert loaded.tokens == vocab.tokens and loaded.counts.tolist() == [3, 2, 1]
     (tmp_path / "vocab.tsv").write_text("a\t1\nb\n")
@@ -46,3 +46,14 @@ def test_file_round_trip_and_errors(tmp_path):
         Vocabulary.load(tmp_path)
     with pytest.raises(ModelFormatError, match="missing vocabulary file"):
         Vocabulary.load(tmp_path / "none")
+
+
+@pytest.mark.parametrize("word", ["a\nb", "x\ty", "a b", "", "\u2028", "\ud800"])
+def test_a_word_no_text_tokenizes_to_is_refused_before_anything_is_written(tmp_path, word):
+    """Such a word broke vocab.tsv's lines (a model that did not load) and could never be looked up."""
+    from cordswivel.embedding.vectors import TextEmbedding
+
+    model = TextEmbedding(Vocabulary(("virus", word), np.array([2, 1])), np.ones((3, 4), np.float32))
+    with pytest.raises(ConfigError, match=r"\(id 1\) cannot be in a vocabulary"):
+        model.save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []

@@ -213,7 +213,7 @@ def heatmap(args: argparse.Namespace) -> int:
     result = similarity_matrix(model, terms, cosine=args.cosine)
     plot_heatmap(result, args.out)
     if result.oov:
-        print(f"not in vocabulary (zero vectors): {', '.join(result.oov)}", file=sys.stderr)
+        print(f"not in vocabulary (the model's OOV vector): {', '.join(result.oov)}", file=sys.stderr)
     for term, neighbours in neighbour_table(model, terms, k=args.k):
         print(f"{term}: " + (", ".join(f"{w} ({s:.3f})" for w, s in neighbours) or "not in vocabulary"))
     print(f"heatmap -> {args.out}")
@@ -264,6 +264,8 @@ def serve(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"serving {names} at {url} (Ctrl-C to stop)", flush=True)
 
-    run(explorer, log_level="info" if args.verbose else "warning", on_ready=ready)
-    print("stopped")
+    try:
+        run(explorer, log_level="info" if args.verbose else "warning", on_ready=ready)
+    finally:
+        print("stopped", flush=True)  # then Ctrl-C or SIGTERM exits 130 or 143, as every command
     return 0

@@ -153,7 +153,7 @@ def read_lines(path: Path, policy: ErrorPolicy, selection: Selection) -> Iterato
         if selection.index == 0:
             policy(CorpusError(path, f"cannot read: {exc.strerror or exc}", kind=ErrorKind.UNREADABLE))
         return
-    if read == 0 and not by_bytes and selection.index == 0:
+    if read == 0 and selection.index == 0:  # the first line of a file that has one starts in part 0
         policy(CorpusError(path, "file is empty", kind=ErrorKind.EMPTY_FILE))
 
 

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..corpus.tokenizer import WHITESPACE
 from ..errors import ConfigError, ModelFormatError
 from ..fileio import atomic_write_text
 
@@ -49,6 +50,14 @@ class Vocabulary:
         return self._index.get(token, default)
 
     def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``vocab.tsv``; a word that no text tokenizes to (empty, or holding whitespace: it would
+        also break the file's lines) or that UTF-8 cannot hold is refused, naming it."""
+        for k, token in enumerate(self.tokens):
+            if not token or any(c in token for c in WHITESPACE) or (not token.isprintable() and _unencodable(token)):
+                raise ConfigError(
+                    f"word {token!r} (id {k}) cannot be in a vocabulary: no text tokenizes to an empty word, "
+                    f"to one holding whitespace, or to one that is not UTF-8"
+                )
         path = Path(directory) / VOCAB_FILE
         atomic_write_text(
             path, "".join(f"{t}\t{c}\n" for t, c in zip(self.tokens, np.asarray(self.counts).tolist(), strict=False))
@@ -72,6 +81,17 @@ class Vocabulary:
         except UnicodeDecodeError:
             raise ModelFormatError(f"{path}: not UTF-8") from None
         return cls(tuple(tokens), np.asarray(counts, dtype=np.int64))
+
+
+_SPACES = frozenset(WHITESPACE)
+
+
+def _unencodable(token: str) -> bool:
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+    return False
 
 
 def build_vocabulary(

@@ -236,8 +236,9 @@ def run(
     log_level: str = "warning",
     on_ready: Callable[[str], None] = print,
 ) -> None:
-    """Serve ``explorer`` until Ctrl-C (then return) or SIGTERM; ``on_ready`` gets the URL once the port
-    is bound."""
+    """Serve ``explorer`` until Ctrl-C or SIGTERM, which uvicorn raises again once it has shut down
+    gracefully (the CLI's exit codes 130 and 143, as every command's); ``on_ready`` gets the URL once
+    the port is bound."""
     import uvicorn
 
     sock = bind(explorer.config.host if host is None else host, explorer.config.port if port is None else port)
@@ -248,7 +249,5 @@ def run(
     gc.freeze()  # the loaded libraries' objects are permanent: collections then skip them, no long pauses
     try:
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn has shut down gracefully, then re-raises the Ctrl-C
-        pass
     finally:
         sock.close()

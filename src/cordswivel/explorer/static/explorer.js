@@ -120,7 +120,7 @@ async function drawTerms(termsText) {
     const cosine = $("cosine").checked;
     const data = await api("/api/similarity", { terms, cosine, model: currentModel() });
     drawHeatmap("heatmap", data.terms, data.matrix, cosine ? "cosine similarity" : "inner product / max");
-    $("heatmap-oov").textContent = data.oov.length ? `not in the vocabulary (zero vectors): ${data.oov.join(", ")}` : "";
+    $("heatmap-oov").textContent = data.oov.length ? `not in the vocabulary (the model's OOV vector): ${data.oov.join(", ")}` : "";
     setStatus("");
   } catch (error) { setStatus(error.message, true); }
 }
