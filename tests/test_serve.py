@@ -51,9 +51,15 @@ def test_health_models_and_page(client):
         page.status_code == 200 and "/static/explorer.js" in page.text and "/static/vendor/plotly.min.js" in page.text
     )
     assert not re.search(r"https?://", page.text)  # nothing from the internet
-    script = client.get("/static/vendor/plotly.min.js")
-    assert script.status_code == 200 and script.content == plotly_js().read_bytes()
-    assert client.get("/static/explorer.js").status_code == 200
+    assert '<link rel="icon" href="data:,">' in page.text  # no favicon.ico request, no 404 in the log
+    script = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert script.status_code == 200 and script.content == plotly_js().read_bytes()  # decompressed by the client
+    assert script.headers["content-encoding"] == "gzip" and "max-age" in script.headers["cache-control"]
+    assert int(script.headers["content-length"]) < 0.4 * plotly_js().stat().st_size
+    plain = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == script.content
+    ours = client.get("/static/explorer.js", headers={"Accept-Encoding": "gzip"})
+    assert ours.status_code == 200 and ours.headers["content-encoding"] == "gzip" and "etag" in ours.headers
 
 
 def test_neighbors_equal_the_python_api(client):
@@ -295,6 +301,57 @@ def test_deep_linked_page_shows_neighbours_heatmap_map_and_intents(browser_serve
             shutil.copy(screenshot, os.environ["CORDSWIVEL_SCREENSHOT"])
     finally:
         driver.quit()
+
+
+MARKUP_WORDS = ("virus", "fever", "<b>bold</b>", "<br>", "<a>anchor</a>", "<i>it</i>")
+
+
+def test_markup_in_words_and_terms_is_shown_as_text_and_the_page_fits_a_phone(tmp_path):
+    """Plotly renders some HTML in text; a vocabulary word or a ?terms= deep link must not become markup."""
+    import urllib.parse
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from cordswivel.counting.vocab import Vocabulary
+    from cordswivel.embedding.vectors import TextEmbedding
+
+    rng = np.random.default_rng(0)
+    vocab = Vocabulary(MARKUP_WORDS, np.arange(len(MARKUP_WORDS), 0, -1))
+    TextEmbedding(vocab, rng.normal(size=(len(MARKUP_WORDS) + 1, 6)).astype(np.float32)).save(tmp_path / "m")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cordswivel.cli", "serve", str(tmp_path / "m"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    driver = None
+    try:
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", process.stdout.readline()).group(1)
+        terms = ['<a href="https://example.org/">click</a>', "<b>bold</b>", '<span style="color:red">red</span>']
+        driver = chromium()
+        driver.set_window_size(420, 1400)
+        driver.get(url + "?word=%3Cb%3Ebold%3C%2Fb%3E&terms=" + urllib.parse.quote(",".join(terms)))
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+        labels = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#heatmap .xtick text")]
+        assert labels == terms  # the text as typed, not rendered
+        for chart in ("heatmap", "map"):  # the markup made no element of its own
+            made = driver.find_elements(By.CSS_SELECTOR, f"#{chart} svg a, #{chart} svg b, #{chart} svg br")
+            assert made == [], chart
+        assert not driver.find_elements(By.CSS_SELECTOR, '#heatmap [href*="example.org"]')
+        wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        widest = driver.execute_script(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+            "window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className)"
+        )
+        assert wide <= 0, f"the page is {wide} px wider than a 420 px screen: {widest}"
+        driver.get(url)
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+        assert "terms=" not in driver.current_url  # the default terms stay out of the address
+    finally:
+        if driver is not None:
+            driver.quit()
+        process.kill()
 
 
 def test_limits_come_from_the_config():

@@ -30,6 +30,10 @@ function updateLink(params) {
   window.history.replaceState(null, "", url);
 }
 
+// Plotly reads a subset of HTML in any text it draws (<a href>, <b>, <br>, <span style>): words and
+// terms come from users and models, so each goes to Plotly as text, its markup characters escaped.
+const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 function element(tag, attributes, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes || {})) {
@@ -102,8 +106,9 @@ function complete() {
 // ------------------------------------------------------------------ heatmaps
 function drawHeatmap(target, terms, matrix, title) {
   const text = matrix.map((row) => row.map((v) => v.toFixed(2)));
+  const labels = terms.map(plain);
   Plotly.react(target, [{
-    type: "heatmap", z: matrix, x: terms, y: terms, text, texttemplate: "%{text}",
+    type: "heatmap", z: matrix, x: labels, y: labels, text, texttemplate: "%{text}",
     colorscale: "YlOrRd", reversescale: true, zmin: Math.min(0, ...matrix.flat()), zmax: 1, hovertemplate: "%{y} · %{x}: %{z:.3f}<extra></extra>",
   }], {
     title: { text: title }, margin: { l: 120, r: 20, t: 40, b: 120 }, height: Math.max(300, 160 + 34 * terms.length),
@@ -111,11 +116,11 @@ function drawHeatmap(target, terms, matrix, title) {
   }, { responsive: true, displaylogo: false });
 }
 
-async function drawTerms(termsText) {
+async function drawTerms(termsText, link = true) {
   const terms = termsText.split(",").map((t) => t.trim()).filter(Boolean);
   if (!terms.length) return;
   $("terms").value = terms.join(", ");
-  updateLink({ terms: terms.join(",") });
+  if (link) updateLink({ terms: terms.join(",") });  // not for the default terms a page starts with
   try {
     const cosine = $("cosine").checked;
     const data = await api("/api/similarity", { terms, cosine, model: currentModel() });
@@ -133,7 +138,7 @@ async function drawMap() {
     mapData = await api(`/api/map?n=${n}&model=${encodeURIComponent(currentModel())}`);
     const [a, b] = mapData.explained_variance_ratio.map((r) => (100 * r).toFixed(1));
     Plotly.react("map", [{
-      type: "scattergl", mode: "markers", x: mapData.x, y: mapData.y, text: mapData.words, name: "words",
+      type: "scattergl", mode: "markers", x: mapData.x, y: mapData.y, text: mapData.words.map(plain), name: "words",
       hovertemplate: "%{text}<extra></extra>", marker: { size: 5, color: "#457b9d", opacity: 0.6 },
     }, {
       type: "scattergl", mode: "markers+text", x: [], y: [], text: [], name: "searched", textposition: "top center",
@@ -151,7 +156,8 @@ function highlightMap() {
   const index = new Map(mapData.words.map((w, i) => [w, i]));
   const shown = state.highlighted.filter((w) => index.has(w));
   Plotly.restyle("map", {
-    x: [shown.map((w) => mapData.x[index.get(w)])], y: [shown.map((w) => mapData.y[index.get(w)])], text: [shown],
+    x: [shown.map((w) => mapData.x[index.get(w)])], y: [shown.map((w) => mapData.y[index.get(w)])],
+    text: [shown.map(plain)],
   }, [1]);
 }
 
@@ -213,7 +219,7 @@ async function start() {
   $("sentences-form").addEventListener("submit", (e) => { e.preventDefault(); compareSentences(); });
 
   if (params.get("terms")) $("terms").value = params.get("terms").split(",").join(", ");
-  await Promise.all([drawTerms($("terms").value), drawMap(), compareSentences()]);
+  await Promise.all([drawTerms($("terms").value, params.has("terms")), drawMap(), compareSentences()]);
   if (params.get("word")) await searchWord(params.get("word"));
   document.body.dataset.ready = "true";  // for tests: the deep-linked panels are drawn
 }
