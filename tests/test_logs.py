@@ -71,3 +71,26 @@ def test_tensorflow_commands_print_no_native_logs(tmp_path):
     for marker in ("I0000", "E0000", "cuInit", "absl::InitializeLog", "INFO tensorflow", "INFO absl"):
         assert marker not in result.stderr
     assert result.stdout.startswith('[{"text": "virus fever"')
+
+
+def test_python_api_users_see_no_tensorflow_start_up_lines_but_their_own_warnings(tmp_path):
+    """As in a notebook: import cordswivel, then use TensorFlow through it and directly."""
+    import subprocess
+    import sys
+
+    word_model().save(tmp_path / "m")
+    code = f"""
+import logging, sys
+import cordswivel
+from cordswivel.embedding.layers import graph_embed
+model = cordswivel.load({str(tmp_path / "m")!r})
+graph_embed(model, ["virus fever"])  # imports TensorFlow, builds and runs a graph
+import tensorflow as tf
+tf.function(lambda x: x * 2, jit_compile=True)(tf.constant(1.0))  # XLA's first compile logs too
+logging.getLogger("cordswivel").warning("our warning")
+print("to stderr", file=sys.stderr)
+"""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["our warning", "to stderr"], done.stderr

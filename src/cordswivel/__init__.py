@@ -29,8 +29,11 @@ from .errors import (
     OutOfVocabularyError,
     TrainingError,
 )
+from .logs import quiet_tensorflow_import as _quiet_tensorflow_import
 from .pipeline.train import TrainingResult, run_training, train_embeddings
 from .training.swivel import SwivelTrainer
+
+_quiet_tensorflow_import()  # TensorFlow's start-up lines stay out of users' stderr and notebooks
 
 __version__ = "0.1.0"
 __all__ = [

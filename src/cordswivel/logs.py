@@ -1,5 +1,10 @@
 """The command line's logging: what each verbosity shows, and a filter for TensorFlow's C++ log lines.
 
+Python API and notebook users get the filter too where it matters most: ``quiet_tensorflow_import``
+(installed when cordswivel is imported, unless TensorFlow already is) runs TensorFlow's first import,
+and its CUDA probe, inside ``StderrFilter``, so its start-up lines (absl's preamble, the oneDNN and
+CUDA notices, "failed call to cuInit" on machines without a GPU) never reach them.
+
 TensorFlow's native code writes its INFO lines (and, on machines without a GPU, an error-level
 "failed call to cuInit") straight to file descriptor 2, before and regardless of
 ``TF_CPP_MIN_LOG_LEVEL``. ``StderrFilter`` puts a pipe on descriptor 2 and copies everything to the
@@ -9,12 +14,15 @@ unchanged while TensorFlow's chatter is dropped. ``-v`` shows everything.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import logging
 import os
 import re
 import sys
 import threading
-from types import TracebackType
+from types import ModuleType, TracebackType
+from typing import Any
 
 # "I0000 00:00:1796175177.410639    9367 port.cc:153] ..." and absl's one-line preamble
 NATIVE_LOG = re.compile(rb"(?:[IWEF]\d{4} [\d:.]+ +\d+ [\w.\-/]+:\d+\] |WARNING: All log messages before absl::)")
@@ -50,6 +58,8 @@ def configure(verbosity: int) -> None:
     )
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.INFO if verbosity > 0 else logging.WARNING)
+    if verbosity > 0:
+        remove_quiet_tensorflow_import(verbose=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbosity > 0 else "2")
 
 
@@ -112,3 +122,57 @@ class StderrFilter:
             self._thread.join(timeout=5)
         os.close(self._saved)
         self._saved = None
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """A finder that hands TensorFlow's first import to ``_QuietLoader``, then steps aside."""
+
+    level: str | None = None  # the TF_CPP_MIN_LOG_LEVEL it set, if it set one
+
+    def find_spec(self, fullname: str, path: Any, target: ModuleType | None = None) -> Any:
+        if fullname != "tensorflow":
+            return None
+        remove_quiet_tensorflow_import()
+        spec = importlib.util.find_spec("tensorflow")
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """TensorFlow's own loader, run inside ``StderrFilter`` together with the CUDA probe."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with StderrFilter():
+            self._loader.exec_module(module)
+            module.config.list_physical_devices("GPU")  # the probe that logs cuInit; devices stay configurable
+
+    def __getattr__(self, name: str) -> Any:  # resource readers and the like: the real loader's
+        return getattr(self._loader, name)
+
+
+_QUIET = _QuietImport()
+
+
+def quiet_tensorflow_import() -> None:
+    """Filter TensorFlow's start-up lines from stderr when it is first imported (see the module
+    docstring), and its later C++ INFO lines (``TF_CPP_MIN_LOG_LEVEL`` 1, unless set)."""
+    if "tensorflow" not in sys.modules and _QUIET not in sys.meta_path:
+        if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = _QUIET.level = "1"
+        sys.meta_path.insert(0, _QUIET)
+
+
+def remove_quiet_tensorflow_import(*, verbose: bool = False) -> None:
+    """Step aside once TensorFlow is imported; ``verbose`` (``-v``): let its lines through, the log
+    level this module set undone."""
+    if _QUIET in sys.meta_path:
+        sys.meta_path.remove(_QUIET)
+    if verbose and _QUIET.level is not None and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == _QUIET.level:
+        del os.environ["TF_CPP_MIN_LOG_LEVEL"]
