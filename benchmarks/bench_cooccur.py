@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--scale", type=int, default=1, help="read the sample this many times")
+    parser.add_argument("--shard-size", type=int, help="rows per shard (default: auto, as cordswivel)")
     parser.add_argument("--data-dir")
     parser.add_argument("--cli", action="store_true", help="time whole 'cordswivel cooccur' processes")
     args = parser.parse_args()
@@ -55,10 +56,12 @@ def main() -> int:
             if args.cli:
                 command = [sys.executable, "-c", "from cordswivel.cli import main; raise SystemExit(main())"]
                 options = ["-q", "cooccur", "--window", "10", "--min-count", "5", "--workers", str(args.workers)]
+                options += ["--shard-size", str(args.shard_size or "auto")]
                 subprocess.run([*command, *options, "--out", str(out), *map(str, corpus_paths)], check=True)
                 stats = CooccurrenceShards(out).stats
             else:
-                stats = count_cooccurrences(corpus, out, CooccurConfig(window=10), workers=args.workers)
+                config = CooccurConfig(window=10, shard_size=args.shard_size)
+                stats = count_cooccurrences(corpus, out, config, workers=args.workers)
             times.append(time.perf_counter() - started)
             passes.append(stats.pass_seconds)
     best, median = min(times), statistics.median(times)

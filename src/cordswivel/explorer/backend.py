@@ -182,7 +182,7 @@ class Explorer:
             raise NotFoundError(
                 "no classifier loaded: start the server with --classifier DIR (from cordswivel scicite)"
             )
-        self._check_texts("texts", texts, at_least=1)
+        self._check_texts("texts", texts)
         return predict_intents(self.classify_fn, list(texts))
 
     def word_map(self, n: int | None = None, model: str | None = None) -> WordMap:
