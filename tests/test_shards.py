@@ -73,3 +73,15 @@ def test_broken_directories_are_named(tmp_path):
     (tmp_path / "d" / "config.json").write_text(json.dumps({**meta, "format": "other"}))
     with pytest.raises(ModelFormatError, match="not a cordswivel co-occurrence directory"):
         CooccurrenceShards(tmp_path / "d")
+
+
+def test_auto_shard_size_near_the_cheapest_row_update_with_a_bounded_number_of_block_files():
+    from cordswivel.config import AUTO_MAX_SHARDS, MAX_BLOCKS
+    from cordswivel.counting.shards import auto_shard_size, num_shards_of
+
+    cases = {1: 1, 3: 4, 60: 64, 1000: 1024, 29_736: 1024, 32_768: 1024, 32_769: 2048, 135_168: 4096}
+    assert {v: auto_shard_size(v) for v in cases} == cases  # 135,168 words: the published 33 x 33 layout
+    for vocab_size in (10**6, 10**7):  # past 4,096 rows only to stay within the block limit
+        size = auto_shard_size(vocab_size)
+        assert num_shards_of(vocab_size, size) ** 2 <= MAX_BLOCKS < num_shards_of(vocab_size, size // 2) ** 2
+    assert all(num_shards_of(v, auto_shard_size(v)) <= AUTO_MAX_SHARDS for v in range(1, 131_073, 997))
