@@ -20,6 +20,7 @@ from typing import Any
 
 from . import commands, logs
 from .config import (
+    AUTO_MAX_SHARD_SIZE,
     AUTO_SHARD_SIZE,
     DEFAULT_TEXT_FIELDS,
     HEATMAP_NEIGHBOURS,
@@ -58,8 +59,8 @@ def _add_corpus_options(p: argparse.ArgumentParser) -> None:
         default=COOC.shard_size,
         help="words per shard, a speed setting: training counts row updates, so any size reaches the same "
         "quality, and every word that passes --min-count is kept, the last shards padded (default auto: "
-        f"{AUTO_SHARD_SIZE}, the fastest on CPUs, up to 4096 for a large vocabulary; a GPU runs larger "
-        "blocks faster)",
+        f"{AUTO_SHARD_SIZE}, the fastest on CPUs, up to {AUTO_MAX_SHARD_SIZE} for a large vocabulary; a GPU "
+        "runs larger blocks faster)",
     )
     g.add_argument("--lowercase", action="store_true", help="lowercase tokens (default: cased, like the module)")
     g.add_argument(

@@ -52,8 +52,8 @@ def progress_bar(desc: str, total: int) -> tqdm:
     )
 
 
-def epoch_bars() -> Any:
-    return lambda epoch, total: progress_bar(f"epoch {epoch + 1}", total)
+def epoch_bar(epoch: int, total: int) -> tqdm:
+    return progress_bar(f"epoch {epoch + 1}", total)
 
 
 def cooccur_config(args: argparse.Namespace) -> CooccurConfig:
@@ -113,7 +113,7 @@ def train(args: argparse.Namespace) -> int:
         devices=args.devices,
         overwrite=args.overwrite,
         count_progress=progress_bar,
-        epoch_progress=epoch_bars(),
+        epoch_progress=epoch_bar,
     )
     corpus = model.config.get("corpus", {})
     print(
@@ -166,7 +166,7 @@ def demo(args: argparse.Namespace) -> int:
         workers=args.workers,
         log=lambda m: print(m, flush=True),
         count_progress=progress_bar,
-        epoch_progress=epoch_bars(),
+        epoch_progress=epoch_bar,
         on_classifier_epoch=lambda epoch, logs: bar.update(1),
         overwrite=args.overwrite,
     )

@@ -21,10 +21,11 @@ MAX_BLOCKS = 256 * 256
 # --shard-size auto. A row update costs V (a s + o / s) seconds for shards of s rows, a s^2 the block's
 # matmuls and o a step's fixed cost: least near s = sqrt(o / a), about 1,400 on a 2-core CPU (o = 6 ms,
 # 250 GFLOP/s), and within 3% of that from 1,024 to 2,048. Auto takes 1,024 (a smaller vocabulary: one
-# shard), doubled up to 4,096 while that makes more than AUTO_MAX_SHARDS shards: every block is a file,
-# and counting wrote 16,000 of them (V = 130,000 in shards of 1,024) 3 s slower than 1,024 of 4,096.
+# shard), doubled up to AUTO_MAX_SHARD_SIZE while that makes more than AUTO_MAX_SHARDS shards (every
+# block is a file: counting wrote 16,000 of them, V = 130,000 in shards of 1,024, 3 s slower than 1,024).
 AUTO_SHARD_SIZE = 1024
 AUTO_MAX_SHARDS = 32
+AUTO_MAX_SHARD_SIZE = 4096  # the published Swivel's shard size
 # Swivel's loss falls slowly, then fast, then slowly: the stopping rule measures the loss's fall over
 # the last STOP_WINDOW row updates (epochs x blocks per row), so that it means the same at any shard size.
 STOP_WINDOW = 100

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..jitcache import CACHE
+from .shards import num_shards_of
 
 EXACT_WINDOW = 20  # up to this window, 1/d is exact in count units (lcm(1..20) < 2**28)
 
@@ -77,7 +78,7 @@ class PairKeys:
     @classmethod
     def layout(cls, vocab_size: int, window: int, shard_size: int) -> PairKeys:
         """The layout, or a ``ConfigError`` when a pair and a distance do not fit a signed 64-bit key."""
-        keys = cls(-(-max(vocab_size, 1) // shard_size), shard_size, window)  # the last shards padded
+        keys = cls(num_shards_of(vocab_size, shard_size), shard_size, window)
         if keys.pair_bits + keys.d_bits > 63:
             raise ConfigError(
                 f"a vocabulary of {vocab_size:,} words in shards of {shard_size:,} with window {window} does not "

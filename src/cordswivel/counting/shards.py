@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import AUTO_MAX_SHARDS, AUTO_SHARD_SIZE, MAX_BLOCKS, CooccurConfig
+from ..config import AUTO_MAX_SHARD_SIZE, AUTO_MAX_SHARDS, AUTO_SHARD_SIZE, MAX_BLOCKS, CooccurConfig
 from ..errors import ConfigError, ModelFormatError
 from ..fileio import atomic_write_json, read_json
 from .vocab import Vocabulary
@@ -51,11 +51,11 @@ class CooccurStats:
 
 def auto_shard_size(vocab_size: int) -> int:
     """``--shard-size auto``: ``AUTO_SHARD_SIZE`` (near the cheapest row update), one shard for a
-    smaller vocabulary, doubled up to 4,096 while that makes more than ``AUTO_MAX_SHARDS`` shards (block
-    files), and past that only to stay within ``MAX_BLOCKS``. Quality does not depend on it: training
+    smaller vocabulary, doubled up to ``AUTO_MAX_SHARD_SIZE`` while that makes more than ``AUTO_MAX_SHARDS``
+    shards (block files), and past that only to stay within ``MAX_BLOCKS``. Quality does not depend on it: training
     counts row updates (docs/design.md, "Stopping")."""
     size = min(AUTO_SHARD_SIZE, 1 << max(0, vocab_size - 1).bit_length())
-    while num_shards_of(vocab_size, size) > AUTO_MAX_SHARDS and size < 4096:
+    while num_shards_of(vocab_size, size) > AUTO_MAX_SHARDS and size < AUTO_MAX_SHARD_SIZE:
         size *= 2
     while num_shards_of(vocab_size, size) ** 2 > MAX_BLOCKS:
         size *= 2

@@ -21,6 +21,8 @@ from ..corpus.tokenizer import WHITESPACE
 from ..errors import ConfigError, ModelFormatError
 from ..fileio import atomic_write_text
 
+_SPACES = frozenset(WHITESPACE)  # no token holds one
+
 VOCAB_FILE = "vocab.tsv"
 
 
@@ -53,7 +55,7 @@ class Vocabulary:
         """Write ``vocab.tsv``; a word that no text tokenizes to (empty, or holding whitespace: it would
         also break the file's lines) or that UTF-8 cannot hold is refused, naming it."""
         for k, token in enumerate(self.tokens):
-            if not token or any(c in token for c in WHITESPACE) or (not token.isprintable() and _unencodable(token)):
+            if not token or not _SPACES.isdisjoint(token) or _unencodable(token):
                 raise ConfigError(
                     f"word {token!r} (id {k}) cannot be in a vocabulary: no text tokenizes to an empty word, "
                     f"to one holding whitespace, or to one that is not UTF-8"
@@ -81,9 +83,6 @@ class Vocabulary:
         except UnicodeDecodeError:
             raise ModelFormatError(f"{path}: not UTF-8") from None
         return cls(tuple(tokens), np.asarray(counts, dtype=np.int64))
-
-
-_SPACES = frozenset(WHITESPACE)
 
 
 def _unencodable(token: str) -> bool:

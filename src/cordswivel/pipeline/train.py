@@ -93,9 +93,9 @@ def run_training(
                 f"or delete it to start afresh"
             )
         with made_directory(work):  # a run that fails before writing anything leaves no empty OUT.partial
-            fields, opened = cooccur_config.text_fields, None
+            opened = None
             if corpus is not None:
-                opened = open_corpus(corpus, text_fields=fields, on_error=on_error)
+                opened = open_corpus(corpus, text_fields=cooccur_config.text_fields, on_error=on_error)
             if cooccur_dir is None:
                 cooccur_dir = work / "cooccurrence"
                 if not (cooccur_dir / "config.json").exists():
