@@ -30,6 +30,9 @@ from ..corpus.tokenizer import tokenize
 from ..counting.vocab import Vocabulary
 from ..errors import ConfigError, ModelFormatError, OutOfVocabularyError
 from ..fileio import atomic_directory, atomic_save_npy, atomic_write_json, read_json
+from . import queries
+from .analogies import AnalogyResult, evaluate_word_analogies
+from .queries import Term
 
 FORMAT = "cordswivel-embedding"
 FORMAT_VERSION = 1
@@ -80,6 +83,7 @@ class TextEmbedding:
         self.num_oov_buckets = num_oov_buckets
         self.config = dict(config or {})  # what made it: training settings, corpus statistics
         self._unit: np.ndarray | None = None
+        self._norms: np.ndarray | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -166,16 +170,27 @@ class TextEmbedding:
         return out
 
     # ------------------------------------------------------------------ word queries
+    def index_of(self, word: str) -> int:
+        """The word's row in ``vectors``, or -1."""
+        return self._vocab.get(word)
+
     def _index(self, word: str) -> int:
         index = self._vocab.get(word)
         if index < 0:
             raise OutOfVocabularyError(word)
         return index
 
+    @property
+    def norms(self) -> np.ndarray:
+        """(V,) Euclidean norms of the vocabulary vectors (1 where a vector is zero)."""
+        if self._norms is None:
+            norms = np.linalg.norm(self.vectors, axis=1)
+            self._norms = np.where(norms > 0, norms, np.float32(1)).astype(np.float32)
+        return self._norms
+
     def _unit_vectors(self) -> np.ndarray:
         if self._unit is None:
-            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-            self._unit = self.vectors / np.where(norms > 0, norms, 1.0)
+            self._unit = self.vectors / self.norms[:, None]
         return self._unit
 
     def similarity(self, word_a: str, word_b: str) -> float:
@@ -183,18 +198,74 @@ class TextEmbedding:
         unit = self._unit_vectors()
         return float(unit[self._index(word_a)] @ unit[self._index(word_b)])
 
-    def most_similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` words of highest cosine similarity to ``word`` (itself excluded); ``k`` >= 1."""
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise ConfigError(f"k must be a positive integer, got {k!r}")
-        unit = self._unit_vectors()
-        index = self._index(word)
-        scores = unit @ unit[index]
-        scores[index] = -np.inf
-        k = min(k, len(scores) - 1)
-        top = np.argpartition(scores, len(scores) - k)[len(scores) - k :]  # the k largest, unordered
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.vocab[i], float(scores[i])) for i in top]
+    def most_similar(
+        self,
+        positive: Term | Sequence[Term] | None = None,
+        k: int = 10,
+        *,
+        negative: Term | Sequence[Term] | None = None,
+        candidates: Sequence[str] | None = None,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """The ``k`` terms of highest cosine to the query, best first: a word's neighbours
+        (``most_similar("virus")``), or an analogy by 3CosAdd (``most_similar(positive=["Paris",
+        "Italy"], negative=["France"])``). Terms are words, phrases (``embed``'s vector) or vectors;
+        input words are never answers. ``candidates`` restricts the answers to a list of terms (those
+        with no token in the vocabulary are left out), ``restrict_vocab`` to the first words."""
+        return queries.most_similar(self, positive, negative, k, candidates=candidates, restrict_vocab=restrict_vocab)
+
+    def most_similar_cosmul(
+        self,
+        positive: Term | Sequence[Term] | None = None,
+        k: int = 10,
+        *,
+        negative: Term | Sequence[Term] | None = None,
+        candidates: Sequence[str] | None = None,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """As ``most_similar``, scored by 3CosMul (Levy & Goldberg 2014), as gensim's method of this name."""
+        return queries.most_similar_cosmul(
+            self, positive, negative, k, candidates=candidates, restrict_vocab=restrict_vocab
+        )
+
+    def similar_by_vector(
+        self, vector: np.ndarray, k: int = 10, *, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``k`` words of highest cosine to ``vector``."""
+        return queries.similar_by_vector(self, vector, k, restrict_vocab=restrict_vocab)
+
+    def doesnt_match(self, terms: Sequence[str]) -> str:
+        """The term farthest from the mean of the others (unknown terms left out)."""
+        return queries.doesnt_match(self, terms)
+
+    def n_similarity(self, terms_a: Sequence[str], terms_b: Sequence[str]) -> float:
+        """Cosine similarity of the mean vectors of two sets of terms."""
+        return queries.n_similarity(self, terms_a, terms_b)
+
+    def rank(
+        self,
+        positive: Term | Sequence[Term] | None,
+        candidates: Sequence[str],
+        *,
+        negative: Term | Sequence[Term] | None = None,
+    ) -> queries.Ranking:
+        """Every candidate term ranked by 3CosAdd to the query (``metformin - diabetes + COVID-19``
+        over drug names), with the candidates no token of which is in the vocabulary."""
+        return queries.rank(self, positive, candidates, negative)
+
+    def evaluate_word_analogies(
+        self,
+        path: str | os.PathLike,
+        *,
+        restrict_vocab: int = 300_000,
+        case_insensitive: bool = True,
+        method: str = "3cosadd",
+    ) -> AnalogyResult:
+        """Accuracy on analogy questions in Google's ``questions-words.txt`` format, overall and per
+        section, as gensim's method of this name (``analogies.evaluate_word_analogies``)."""
+        return evaluate_word_analogies(
+            self, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive, method=method
+        )
 
     def evaluate_word_pairs(
         self, path: str | os.PathLike, *, delimiter: str | None = None, case_insensitive: bool = False

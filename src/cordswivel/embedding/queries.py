@@ -1,0 +1,248 @@
+"""Word and phrase queries in gensim's ``KeyedVectors`` terms: analogies (3CosAdd and 3CosMul), search
+by vector, the odd one out, set similarity, and candidate rankings.
+
+A *term* is a vocabulary word, a phrase (its vector is ``embed``'s, as the TF-Hub module combines
+tokens) or a vector. As in gensim, input words are unit-normalised before they are combined, inputs
+that are vocabulary words are never answers, and scores are cosines. ``TextEmbedding`` exposes these as
+methods; the functions take it as their first argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ConfigError, OutOfVocabularyError
+
+if TYPE_CHECKING:
+    from .vectors import TextEmbedding
+
+Term = str | np.ndarray
+COSMUL_EPSILON = 1e-6  # Levy & Goldberg's epsilon in 3CosMul's denominator, as gensim
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Candidates ranked by cosine to a query; ``missing`` holds those with no token in the vocabulary."""
+
+    terms: tuple[str, ...]  # best first
+    scores: np.ndarray  # (len(terms),) float
+    missing: tuple[str, ...]
+
+    def rows(self) -> list[tuple[int, str, float]]:
+        """(rank from 1, term, score) per ranked candidate."""
+        return [(k, t, float(s)) for k, (t, s) in enumerate(zip(self.terms, self.scores, strict=True), start=1)]
+
+
+def check_k(k: object) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
+    return int(k)
+
+
+def _as_list(terms: Term | Sequence[Term] | None) -> list[Term]:
+    if terms is None:
+        return []
+    if isinstance(terms, str | np.ndarray):
+        return [terms]
+    return list(terms)
+
+
+def term_vector(emb: TextEmbedding, term: Term) -> tuple[np.ndarray, int]:
+    """(vector, vocabulary id or -1) of a word, phrase or vector; a term none of whose tokens is in the
+    vocabulary is an ``OutOfVocabularyError``."""
+    if isinstance(term, np.ndarray):
+        vector = np.asarray(term, dtype=np.float32)
+        if vector.shape != (emb.embedding_dim,):
+            raise ConfigError(f"a query vector must have shape ({emb.embedding_dim},), got {vector.shape}")
+        return vector, -1
+    if not isinstance(term, str):
+        raise ConfigError(f"a term must be a string or a vector, got {type(term).__name__}")
+    index = emb.index_of(term)
+    if index >= 0:
+        return emb.vectors[index], index
+    tokens = emb.tokenize(term)
+    if not any(t in emb for t in tokens):
+        raise OutOfVocabularyError(term)
+    return emb.embed([term])[0], -1
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else vector
+
+
+def query_vector(
+    emb: TextEmbedding, positive: Sequence[Term], negative: Sequence[Term]
+) -> tuple[np.ndarray, list[int], set[str]]:
+    """(unit mean of the weighted inputs, vocabulary ids of the inputs, input phrases), as gensim's
+    ``most_similar``: words are unit-normalised first, vectors taken as they are."""
+    if not positive and not negative:
+        raise ConfigError("give at least one positive or negative term")
+    mean = np.zeros(emb.embedding_dim, dtype=np.float32)
+    exclude: list[int] = []
+    phrases: set[str] = set()
+    for weight, terms in ((1.0, positive), (-1.0, negative)):
+        for term in terms:
+            vector, index = term_vector(emb, term)
+            if isinstance(term, str):
+                vector = _unit(vector)
+                phrases.add(term)
+                if index >= 0:
+                    exclude.append(index)
+            mean += np.float32(weight) * vector
+    mean /= np.float32(len(positive) + len(negative))
+    return _unit(mean).astype(np.float32), exclude, phrases
+
+
+def _top(scores: np.ndarray, k: int, exclude: Sequence[int]) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, never those in ``exclude``."""
+    scores = scores.copy()
+    excluded = {i for i in exclude if i < len(scores)}  # restrict_vocab may have cut an input off
+    scores[list(excluded)] = -np.inf
+    k = min(k, len(scores) - len(excluded))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+def _vocab_cosines(emb: TextEmbedding, direction: np.ndarray, restrict_vocab: int | None) -> np.ndarray:
+    size = len(emb) if restrict_vocab is None else min(check_k(restrict_vocab), len(emb))
+    return (emb.vectors[:size] @ direction) / emb.norms[:size]
+
+
+def candidate_vectors(emb: TextEmbedding, candidates: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """(known candidates, their unit vectors, candidates with no token in the vocabulary); repeats dropped."""
+    known, rows, missing = [], [], []
+    for term in dict.fromkeys(candidates):
+        if not isinstance(term, str):
+            raise ConfigError(f"a candidate must be a string, got {type(term).__name__}")
+        try:
+            vector, _ = term_vector(emb, term)
+        except OutOfVocabularyError:
+            missing.append(term)
+            continue
+        known.append(term)
+        rows.append(_unit(vector))
+    matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), emb.embedding_dim)
+    return known, matrix, missing
+
+
+def most_similar(
+    emb: TextEmbedding,
+    positive: Term | Sequence[Term] | None = None,
+    negative: Term | Sequence[Term] | None = None,
+    k: int = 10,
+    *,
+    candidates: Sequence[str] | None = None,
+    restrict_vocab: int | None = None,
+) -> list[tuple[str, float]]:
+    """3CosAdd: the ``k`` terms of highest cosine to the unit mean of the positive unit vectors minus
+    the negative ones (``most_similar(word)`` is a word's neighbours)."""
+    k = check_k(k)
+    positive, negative = _as_list(positive), _as_list(negative)
+    direction, exclude, phrases = query_vector(emb, positive, negative)
+    if candidates is not None:
+        ranking = rank_candidates(emb, direction, candidates, exclude=phrases)
+        return list(zip(ranking.terms[:k], map(float, ranking.scores[:k]), strict=True))
+    scores = _vocab_cosines(emb, direction, restrict_vocab)
+    return [(emb.vocab[i], float(scores[i])) for i in _top(scores, k, exclude)]
+
+
+def most_similar_cosmul(
+    emb: TextEmbedding,
+    positive: Term | Sequence[Term] | None = None,
+    negative: Term | Sequence[Term] | None = None,
+    k: int = 10,
+    *,
+    candidates: Sequence[str] | None = None,
+    restrict_vocab: int | None = None,
+) -> list[tuple[str, float]]:
+    """3CosMul (Levy & Goldberg 2014): product of the positive terms' cosines over the product of the
+    negative ones' (+ 1e-6), each cosine shifted to [0, 1] as (1 + cos) / 2, as gensim."""
+    k = check_k(k)
+    positive, negative = _as_list(positive), _as_list(negative)
+    if not positive:
+        raise ConfigError("3CosMul needs at least one positive term")
+    inputs = [(term_vector(emb, t), t) for t in positive + negative]
+    exclude = [index for (_, index), _ in inputs if index >= 0]
+    phrases = {t for _, t in inputs if isinstance(t, str)}
+    if candidates is not None:
+        known, matrix, _ = candidate_vectors(emb, candidates)
+        keep = [i for i, term in enumerate(known) if term not in phrases]
+        known, matrix = [known[i] for i in keep], matrix[keep]
+
+        def cosines(vector: np.ndarray) -> np.ndarray:
+            return matrix @ vector
+    else:
+        size = len(emb) if restrict_vocab is None else min(check_k(restrict_vocab), len(emb))
+
+        def cosines(vector: np.ndarray) -> np.ndarray:
+            return (emb.vectors[:size] @ vector) / emb.norms[:size]
+
+    def shifted(items: list) -> list[np.ndarray]:
+        return [(1 + cosines(_unit(v) if isinstance(t, str) else v)) / 2 for (v, _), t in items]
+
+    numerator = np.prod(shifted(inputs[: len(positive)]), axis=0)
+    denominator = np.prod(shifted(inputs[len(positive) :]), axis=0) if negative else np.ones_like(numerator)
+    scores = numerator / (denominator + COSMUL_EPSILON)
+    if candidates is not None:
+        order = _top(scores, k, [])
+        return [(known[i], float(scores[i])) for i in order]
+    return [(emb.vocab[i], float(scores[i])) for i in _top(scores, k, exclude)]
+
+
+def similar_by_vector(
+    emb: TextEmbedding, vector: np.ndarray, k: int = 10, *, restrict_vocab: int | None = None
+) -> list[tuple[str, float]]:
+    """The ``k`` words of highest cosine to ``vector`` (none excluded)."""
+    return most_similar(emb, [np.asarray(vector)], k=k, restrict_vocab=restrict_vocab)
+
+
+def doesnt_match(emb: TextEmbedding, terms: Sequence[str]) -> str:
+    """The term farthest (lowest cosine) from the unit mean of the terms' unit vectors; terms with no
+    token in the vocabulary are left out, as gensim leaves out unknown words."""
+    known, matrix, _ = candidate_vectors(emb, list(terms))
+    if not known:
+        raise ConfigError("doesnt_match needs at least one term in the vocabulary")
+    scores = matrix @ _unit(matrix.mean(axis=0))
+    return known[int(np.argmin(scores))]
+
+
+def n_similarity(emb: TextEmbedding, terms_a: Sequence[str], terms_b: Sequence[str]) -> float:
+    """Cosine between the means of two sets of terms' vectors (not unit-normalised first, as gensim)."""
+    if not len(terms_a) or not len(terms_b):
+        raise ConfigError("n_similarity needs at least one term on each side")
+    a = np.mean([term_vector(emb, t)[0] for t in terms_a], axis=0)
+    b = np.mean([term_vector(emb, t)[0] for t in terms_b], axis=0)
+    return float(_unit(a) @ _unit(b))
+
+
+def rank_candidates(
+    emb: TextEmbedding, direction: np.ndarray, candidates: Sequence[str], *, exclude: set[str] | None = None
+) -> Ranking:
+    """Every candidate with a token in the vocabulary, by cosine to ``direction``, best first; terms
+    in ``exclude`` (the query's own) are left out."""
+    if isinstance(candidates, str):
+        raise ConfigError("candidates must be a list of terms, not one string")
+    known, matrix, missing = candidate_vectors(emb, candidates)
+    keep = [i for i, term in enumerate(known) if term not in (exclude or set())]
+    scores = matrix[keep] @ (direction / max(float(np.linalg.norm(direction)), 1e-30))
+    order = np.argsort(-scores, kind="stable")
+    return Ranking(tuple(known[keep[i]] for i in order), scores[order].astype(np.float64), tuple(missing))
+
+
+def rank(
+    emb: TextEmbedding,
+    positive: Term | Sequence[Term] | None,
+    candidates: Sequence[str],
+    negative: Term | Sequence[Term] | None = None,
+) -> Ranking:
+    """Rank ``candidates`` by 3CosAdd to the query, e.g. ``metformin - diabetes + COVID-19`` over a list
+    of drug names (multi-word names combined as ``embed`` combines tokens)."""
+    direction, _, phrases = query_vector(emb, _as_list(positive), _as_list(negative))
+    return rank_candidates(emb, direction, candidates, exclude=phrases)
