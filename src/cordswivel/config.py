@@ -136,6 +136,8 @@ DEMO_SWIVEL = SwivelConfig(embedding_dim=128, seed=0)
 HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
 MAX_HEATMAP_TERMS = 100  # terms one heatmap image shows (its memory grows with their square)
 NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`
+DRIFT_NEIGHBOURS = 10  # k of the neighbour overlap of `cordswivel compare`
+DRIFT_MIN_COUNT = 20  # words compared: seen this often in both corpora (rare words' vectors move by chance)
 
 
 @dataclass(frozen=True)

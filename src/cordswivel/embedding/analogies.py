@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ConfigError, ModelFormatError
+from .queries import COSMUL_EPSILON, top_k_rows
 
 if TYPE_CHECKING:
     from .vectors import TextEmbedding
@@ -145,15 +146,11 @@ def _answer(emb: TextEmbedding, questions: np.ndarray, size: int, key_ids: np.nd
             scores = (query @ vectors.T) / norms  # (batch, size)
         else:
             shifted = [(1 + (unit[i] @ vectors.T) / norms) / 2 for i in (b, c, a)]
-            scores = shifted[0] * shifted[1] / (shifted[2] + np.float32(1e-6))
+            scores = shifted[0] * shifted[1] / (shifted[2] + np.float32(COSMUL_EPSILON))
         rows = np.arange(len(a))[:, None]
         scores[rows, questions[start : start + batch, :3]] = -np.inf
         count = min(CANDIDATES, size)
-        top = np.empty((len(a), count), dtype=np.int64)
-        for j in range(count):  # five argmax passes: 5x faster than argpartition along rows
-            top[:, j] = scores.argmax(axis=1)
-            scores[rows[:, 0], top[:, j]] = -np.inf
-        best = key_ids[top]  # (batch, CANDIDATES), best first
+        best = key_ids[top_k_rows(scores, count)]  # (batch, CANDIDATES), best first
         # the first answer that is not an input in another case; the last one if all five are
         is_input = (best == a[:, None]) | (best == b[:, None]) | (best == c[:, None])
         first = np.where(is_input.all(axis=1), count - 1, (~is_input).argmax(axis=1))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 Term = str | np.ndarray
 COSMUL_EPSILON = 1e-6  # Levy & Goldberg's epsilon in 3CosMul's denominator, as gensim
+ARGMAX_PASSES = 64  # top_k_rows: up to this k, k argmax passes; beyond, argpartition
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,24 @@ def query_vector(
             mean += np.float32(weight) * vector
     mean /= np.float32(len(positive) + len(negative))
     return _unit(mean).astype(np.float32), exclude, phrases
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """(rows, k) column indices of each row's ``k`` highest scores, best first; ``scores`` is overwritten.
+
+    For a small ``k``, ``k`` passes of ``argmax`` (vectorised) are ~10x faster than ``argpartition``.
+    """
+    k = min(k, scores.shape[1])
+    if k > ARGMAX_PASSES:
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(top, order, axis=1)
+    rows = np.arange(len(scores))
+    top = np.empty((len(scores), k), dtype=np.int64)
+    for j in range(k):
+        top[:, j] = scores.argmax(axis=1)
+        scores[rows, top[:, j]] = -np.inf
+    return top
 
 
 def _top(scores: np.ndarray, k: int, exclude: Sequence[int]) -> np.ndarray:

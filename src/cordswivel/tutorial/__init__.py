@@ -1,8 +1,10 @@
-"""The tutorial's uses of a model: the heatmap and neighbours, and the SciCite citation-intent classifier.
+"""The uses of a model: the tutorial's heatmap and neighbours, the SciCite citation-intent classifier,
+and comparing two models.
 
 Takes a ``TextEmbedding`` (or a loaded TF-Hub module); gives similarity matrices and their heatmap,
-neighbour tables, word-group coherence (``analysis``), and SciCite's data, a trained classifier,
-its metrics, plots and predictions (``scicite``). Names load lazily: matplotlib and TensorFlow.
+neighbour tables, word-group coherence (``analysis``), SciCite's data, a trained classifier, its
+metrics, plots and predictions (``scicite``), and the alignment and drift table of two models
+(``compare``). Names load lazily: matplotlib and TensorFlow.
 """
 
 from typing import Any
@@ -27,6 +29,7 @@ _LAZY = {
         ],
         "scicite",
     ),
+    **dict.fromkeys(["Alignment", "DriftTable", "align", "drift", "shared_words"], "compare"),
 }
 __all__ = list(_LAZY)
 
