@@ -1,4 +1,4 @@
-"""The explorer's queries against numpy references: PCA map, completions, limits, classifier intents."""
+"""The explorer's queries against the models' own answers and numpy references: completions, limits, caches, intents."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from cordswivel.config import ServeConfig
-from cordswivel.counting.vocab import Vocabulary
-from cordswivel.embedding.vectors import TextEmbedding
 from cordswivel.errors import ConfigError, NotFoundError, OutOfVocabularyError
-from cordswivel.explorer.backend import Explorer, model_names, word_map
+from cordswivel.explorer.backend import Explorer, model_names
 from cordswivel.tutorial.analysis import similarity_matrix
+from cordswivel.tutorial.compare import drift
 
 from helpers import WORDS, word_model
 
@@ -18,26 +17,6 @@ from helpers import WORDS, word_model
 @pytest.fixture
 def explorer():
     return Explorer({"a": word_model(seed=0), "b": word_model(seed=1)}, config=ServeConfig(max_texts=5))
-
-
-def test_word_map_is_the_pca_of_the_unit_vectors():
-    rng = np.random.default_rng(3)
-    vectors = (rng.normal(size=(41, 5)) * [5, 3, 1, 0.5, 0.1]).astype(np.float32)  # 40 words and the OOV row
-    model = TextEmbedding(Vocabulary(tuple(f"w{i}" for i in range(40)), np.arange(40, 0, -1)), vectors)
-    vectors = vectors.astype(np.float64)
-    result = word_map(model, 30)
-    unit = vectors[:30] / np.linalg.norm(vectors[:30], axis=1, keepdims=True)
-    centred = unit - unit.mean(axis=0)
-    values, axes = np.linalg.eigh(np.cov(centred.T, bias=True))  # independent route: the covariance's eigenvectors
-    for k, coords in enumerate((result.x, result.y)):
-        axis = axes[:, -1 - k]
-        expected = centred @ axis
-        assert abs(np.corrcoef(coords, expected)[0, 1]) == pytest.approx(1.0, abs=1e-6)
-        assert np.var(coords) == pytest.approx(values[-1 - k], rel=1e-5)
-        assert axis[np.abs(axis).argmax()] * np.sign(coords @ expected) > 0  # the largest loading is positive
-    assert result.words == tuple(f"w{i}" for i in range(30))
-    assert result.explained_variance_ratio[0] == pytest.approx(values[-1] / values.sum(), rel=1e-5)
-    assert len(word_map(model, 1000).words) == 40  # n past the vocabulary: every word
 
 
 def test_neighbours_are_most_similar_and_limited(explorer):
@@ -94,8 +73,33 @@ def test_classify_without_and_with_a_classifier(explorer):
 
 def test_map_limits_and_cache(explorer):
     assert explorer.word_map(4) is explorer.word_map(4)
+    tsne = explorer.word_map(8, method="tsne")
+    assert tsne is explorer.word_map(8, method="tsne") and tsne.method == "tsne"
+    assert explorer.word_map(8, "b", "tsne") is not tsne  # per model
     with pytest.raises(ConfigError, match="n must be an integer from 1 to 50000"):
         explorer.word_map(50_001)
+    with pytest.raises(ConfigError, match="n must be an integer from 1 to 20000"):
+        explorer.word_map(20_001, method="tsne")
+
+
+def test_analogy_rank_and_drift_are_the_models_answers(explorer):
+    model = word_model(seed=0)
+    assert explorer.analogy(["virus", "Italy"], ["fever"], 3) == model.most_similar(
+        ["virus", "Italy"], 3, negative=["fever"]
+    )
+    assert explorer.analogy(["virus"], k=2, method="3cosmul", candidates=["cough", "é"], model="b") == word_model(
+        seed=1
+    ).most_similar_cosmul(["virus"], 2, candidates=["cough", "é"])
+    assert explorer.rank(["virus"], ["cough", "nothing"]).terms == ("cough",)
+    for bad in ({"positive": ["x"] * 6}, {"positive": ["virus"], "k": 0}, {"positive": ["virus"], "method": "avg"}):
+        with pytest.raises(ConfigError):
+            explorer.analogy(**bad)
+    table = explorer.drift("a", "b", min_count=0)
+    assert table.words == drift(model, word_model(seed=1), min_count=0).ranked().words
+    explorer.drift("a", "b", by="overlap", min_count=0)
+    assert explorer._drifts.cache_info().misses == 1  # ranked again, not computed again
+    with pytest.raises(NotFoundError):
+        explorer.drift("a", "zz")
 
 
 def test_model_names_come_from_paths_and_are_unique(tmp_path):

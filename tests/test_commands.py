@@ -126,3 +126,77 @@ def test_heatmap_scicite_and_predict_commands(trained):
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
     assert set(row["probabilities"]) == set(labels) and sum(row["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+
+
+def test_analogy_rank_and_evaluate_analogies_print_the_apis_answers(trained):
+    root, words = trained
+    model = cordswivel.load(root / "model")
+    a, b, c = words[0][0], words[0][1], words[1][0]
+    result = run_cli("analogy", root / "model", "--positive", b, c, "--negative", a, "-k", 3)
+    assert result.returncode == 0, result.stderr
+    expected = model.most_similar(positive=[b, c], negative=[a], k=3)
+    got = json.loads(result.stdout)["results"]
+    assert [r["term"] for r in got] == [w for w, _ in expected]
+    np.testing.assert_allclose([r["score"] for r in got], [s for _, s in expected], atol=1e-6)
+
+    (root / "candidates.txt").write_text(f"# group 2 and 3\n{words[2][0]}\n{words[3][0]} {words[3][1]}\n\nnot_a_word\n")
+    result = run_cli("rank", root / "model", b, c, "--negative", a, "--candidates", root / "candidates.txt")
+    assert result.returncode == 0, result.stderr
+    ranking = model.rank([b, c], [words[2][0], f"{words[3][0]} {words[3][1]}", "not_a_word"], negative=[a])
+    assert [r["term"] for r in json.loads(result.stdout)["ranking"]] == list(ranking.terms)
+    assert json.loads(result.stdout)["missing"] == ["not_a_word"]
+    out = root / "ranking.csv"
+    result = run_cli("rank", root / "model", b, "--candidates", root / "candidates.txt", "--out", out)
+    assert (
+        result.returncode == 0 and "not_a_word" in result.stderr and out.read_text().startswith("rank,term,score\n1,")
+    )
+    assert run_cli("rank", root / "model", b, "--candidates", root / "candidates.txt", "--out", out).returncode == 2
+
+    questions = root / "questions.txt"
+    lines = [": same-group"] + [f"{g[0]} {g[1]} {g[2]} {g[3]}" for g in words] + ["x y z w"]
+    questions.write_text("\n".join(lines) + "\n")
+    result = run_cli("evaluate-analogies", root / "model", questions, "--case-sensitive")
+    assert result.returncode == 0, result.stderr
+    report, api = json.loads(result.stdout), model.evaluate_word_analogies(questions, case_insensitive=False)
+    assert report["accuracy"] == pytest.approx(api.accuracy) and report["skipped"] == 1
+    assert report["sections"] == [
+        {
+            "section": "same-group",
+            "correct": api.correct,
+            "incorrect": 4 - api.correct,
+            "accuracy": pytest.approx(api.accuracy),
+        }
+    ]
+
+
+def test_query_commands_fail_with_one_line(trained):
+    root, words = trained
+    (root / "bad.txt").write_bytes(b": s\na b c\n")
+    for args, code, message in (
+        (("analogy", root / "model", "--positive", "nowhere"), 1, "'nowhere' not in vocabulary"),
+        (("rank", root / "model", words[0][0], "--candidates", root / "none.txt"), 1, "none.txt"),
+        (("evaluate-analogies", root / "model", root / "bad.txt"), 1, "bad.txt:2: expected four words"),
+        (("compare", root / "model", root / "model", "--min-count", 10**9), 2, "share 0 words"),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == code and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_compare_ranks_a_moved_word_first(trained):
+    root, words = trained
+    model = cordswivel.load(root / "model")
+    table = model.table.copy()
+    moved = words[0][0]
+    table[model.vocab.index(moved)] = table[model.vocab.index(words[3][0])]  # now used as group 3's words
+    rotation = np.linalg.qr(np.random.default_rng(0).normal(size=(16, 16)))[0]
+    cordswivel.TextEmbedding(model._vocab, table @ rotation.astype(np.float32)).save(root / "moved")
+    result = run_cli("compare", root / "model", root / "moved", "--top", 3, "-k", 5)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["shared_words"] == 32 and report["words"][0]["word"] == moved
+    assert (
+        report["words"][0]["cosine"] < 0.8 < 0.95 < report["words"][1]["cosine"]
+    )  # one moved word of 32 tilts the fit a little
+    result = run_cli("compare", root / "model", root / "moved", "--by", "overlap", "--out", root / "drift.csv", "-k", 5)
+    assert result.returncode == 0 and (root / "drift.csv").read_text().splitlines()[1].startswith(f"{moved},")

@@ -23,6 +23,7 @@ from cordswivel.config import ServeConfig
 from cordswivel.explorer.backend import Explorer
 from cordswivel.explorer.serve import create_app, plotly_js
 from cordswivel.tutorial.analysis import similarity_matrix
+from cordswivel.tutorial.compare import drift
 
 from helpers import word_model
 
@@ -89,6 +90,37 @@ def test_embed_similarity_classify_map_and_complete(client):
     assert client.get("/api/complete", params={"prefix": "co"}).json()["words"] == ["covid-19", "cough"]
 
 
+def test_analogy_rank_drift_and_map_equal_the_python_api(client):
+    model = word_model(seed=1)
+    body = {"positive": ["virus", "Italy"], "negative": ["fever"], "k": 3, "model": "b"}
+    data = client.post("/api/analogy", json=body).json()
+    expected = model.most_similar(["virus", "Italy"], 3, negative=["fever"])
+    assert data == {"model": "b", "method": "3cosadd", "results": [{"term": t, "score": s} for t, s in expected]}
+    data = client.post("/api/analogy", json={**body, "method": "3cosmul", "candidates": ["é", "x.y", "cough"]}).json()
+    expected = model.most_similar_cosmul(["virus", "Italy"], 3, negative=["fever"], candidates=["é", "x.y", "cough"])
+    assert [(r["term"], r["score"]) for r in data["results"]] == expected
+    data = client.post("/api/rank", json={"positive": ["virus"], "candidates": ["cough", "the é", "zzz"]}).json()
+    ranking = word_model().rank(["virus"], ["cough", "the é", "zzz"])
+    assert data["ranking"] == [{"rank": k, "term": t, "score": s} for k, t, s in ranking.rows()]
+    assert data["missing"] == ["zzz"] and data["model"] == "a"
+    data = client.get("/api/drift", params={"min_count": 0, "k": 3, "limit": 4}).json()
+    table = drift(word_model(seed=0), word_model(seed=1), k=3, min_count=0).ranked()
+    assert (data["old"], data["new"], data["by"], data["k"], data["shared_words"]) == ("a", "b", "cosine", 3, 10)
+    assert data["rows"] == table.head(4).rows()
+    least = client.get("/api/drift", params={"min_count": 0, "k": 3, "by": "overlap", "order": "least"}).json()["rows"]
+    assert [r["word"] for r in least] == list(table.ranked("overlap", most_changed=False).words)
+    data = client.get("/api/map", params={"n": 10, "method": "tsne"}).json()
+    assert data["method"] == "tsne" and data["explained_variance_ratio"] is None and len(data["cluster"]) == 10
+    assert all(set(c) == {"id", "label", "size", "x", "y"} for c in data["clusters"])
+    assert "tsne" in client.get("/api/models").json()["map_methods"]
+
+
+def test_drift_needs_two_models():
+    with TestClient(create_app(Explorer({"a": word_model()}))) as client:
+        response = client.get("/api/drift")
+        assert response.status_code == 404 and "two models" in response.json()["error"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "message"),
     [
@@ -115,6 +147,19 @@ def test_embed_similarity_classify_map_and_complete(client):
         ("post", "/api/embed", b'{"texts": ["a\\udfffb"]}', 400, "a string holds a lone surrogate"),
         ("post", "/api/classify", b'{"texts": ["x"], "\\ud83d": 1}', 400, "a string holds a lone surrogate"),
         ("get", "/api/embed", None, 405, "GET is not allowed on /api/embed"),
+        ("post", "/api/analogy", b'{"positive": ["virus", "nothere"]}', 404, "word 'nothere' not in vocabulary"),
+        ("post", "/api/analogy", b'{"positive": ["virus"], "method": "avg"}', 422, "method must be one of"),
+        ("post", "/api/analogy", b'{"negative": ["virus"], "method": "3cosmul"}', 422, "positive: give at least 1"),
+        ("post", "/api/analogy", b'{"positive": ["virus"], "k": 0}', 422, "k must be an integer from 1 to 1000"),
+        ("post", "/api/analogy", b'{"positive": ["virus"], "candidates": []}', 422, "candidates: give at least 1"),
+        ("post", "/api/rank", b'{"positive": ["virus"]}', 422, "missing field 'candidates'"),
+        ("post", "/api/rank", b'{"positive": [], "candidates": ["x"]}', 422, "positive: give at least 1"),
+        ("get", "/api/drift?by=size", None, 422, "by must be one of cosine, overlap"),
+        ("get", "/api/drift?old=a&new=zz", None, 404, "no model named 'zz'"),
+        ("get", "/api/drift?order=up", None, 422, "order must be most or least"),
+        ("get", "/api/drift?limit=0", None, 422, "limit must be an integer from 1 to 1000"),
+        ("get", "/api/map?method=mds", None, 422, "method must be one of pca, tsne, umap"),
+        ("get", "/api/map?method=tsne&n=20001", None, 422, "n must be an integer from 1 to 20000"),
         ("get", "/api/nothing", None, 404, "no such page: /api/nothing"),
     ],
 )
@@ -131,15 +176,29 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
     max_leaves=12,
 )
-LIST_FIELD = {"/api/classify": "texts", "/api/embed": "texts", "/api/similarity": "terms"}
+LIST_FIELD = {
+    "/api/classify": "texts",
+    "/api/embed": "texts",
+    "/api/similarity": "terms",
+    "/api/analogy": "positive",
+    "/api/rank": "candidates",
+}
+TERMS = st.lists(STRINGS, max_size=4) | JSON_VALUES
 
 
 def bodies(path):
     """Request bodies for ``path``: its list field, mostly a list of strings, and the optional fields."""
-    return st.fixed_dictionaries(
-        {LIST_FIELD[path]: st.lists(STRINGS, max_size=4) | JSON_VALUES},
-        optional={"cosine": st.booleans() | JSON_VALUES, "model": st.sampled_from(["a", "b"]) | JSON_VALUES},
-    )
+    optional = {
+        "cosine": st.booleans() | JSON_VALUES,
+        "model": st.sampled_from(["a", "b"]) | JSON_VALUES,
+        "positive": TERMS,
+        "negative": TERMS,
+        "candidates": TERMS,
+        "k": st.integers(-2, 2000) | JSON_VALUES,
+        "method": st.sampled_from(["3cosadd", "3cosmul"]) | JSON_VALUES,
+    }
+    optional.pop(LIST_FIELD[path], None)
+    return st.fixed_dictionaries({LIST_FIELD[path]: TERMS}, optional=optional)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

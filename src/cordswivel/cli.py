@@ -20,9 +20,13 @@ from typing import Any
 
 from . import commands, logs
 from .config import (
+    ANALOGY_METHODS,
+    ANALOGY_RESTRICT_VOCAB,
     AUTO_MAX_SHARD_SIZE,
     AUTO_SHARD_SIZE,
     DEFAULT_TEXT_FIELDS,
+    DRIFT_MIN_COUNT,
+    DRIFT_NEIGHBOURS,
     HEATMAP_NEIGHBOURS,
     NEIGHBOURS,
     ON_ERROR_CHOICES,
@@ -307,6 +311,76 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate_word_pairs(case_insensitive=True))",
     )
     p.set_defaults(run=commands.evaluate_pairs)
+
+    p = sub.add_parser(
+        "analogy",
+        help="A is to B as C is to ? (3CosAdd or 3CosMul)",
+        description="The terms closest to the positive terms minus the negative ones, e.g. "
+        "--positive Italy Paris --negative France (Paris - France + Italy), as gensim's most_similar "
+        "(JSON output). A term is a word or a quoted phrase (its tokens combined as the module does); "
+        "input words are never answers.",
+    )
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--positive", nargs="+", required=True, metavar="TERM", help="terms added")
+    p.add_argument("--negative", nargs="+", default=[], metavar="TERM", help="terms subtracted")
+    p.add_argument("-k", type=_positive, default=NEIGHBOURS, help="answers (default %(default)s)")
+    p.add_argument("--candidates", metavar="FILE", help="answer only from these terms, one per line")
+    p.add_argument("--cosmul", action="store_true", help="3CosMul (Levy & Goldberg 2014) instead of 3CosAdd")
+    p.set_defaults(run=commands.analogy)
+
+    p = sub.add_parser(
+        "rank",
+        help="rank a list of candidate terms by similarity to a query",
+        description="Rank every candidate (one word or phrase per line of FILE; multi-word names combined "
+        "as the module combines tokens) by cosine to the sum of the QUERY terms minus the --negative ones, "
+        "e.g. the drug names closest to metformin - diabetes + COVID-19. JSON on stdout, or CSV "
+        "(rank,term,score) with --out; candidates with no token in the vocabulary are listed on stderr.",
+    )
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("query", nargs="+", metavar="QUERY", help="terms added")
+    p.add_argument("--negative", nargs="+", default=[], metavar="TERM", help="terms subtracted")
+    p.add_argument("--candidates", required=True, metavar="FILE", help="candidate terms, one per line")
+    p.add_argument("--out", help="CSV file to write (default: JSON on stdout)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
+    p.set_defaults(run=commands.rank)
+
+    p = sub.add_parser(
+        "evaluate-analogies",
+        help="accuracy on analogy questions (Google's questions-words.txt format)",
+        description="Answer every 'a b c d' question of FILE (': section' headers) by 3CosAdd over the "
+        "first --restrict-vocab words, as gensim's evaluate_word_analogies, and print the overall and "
+        "per-section accuracy with the questions skipped for an unknown word (JSON output).",
+    )
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("file", help="analogy questions file, e.g. gensim's test_data/questions-words.txt")
+    text = "answer from and ask about the first N words, most frequent first (default %(default)s, gensim's)"
+    p.add_argument("--restrict-vocab", type=_positive, default=ANALOGY_RESTRICT_VOCAB, metavar="N", help=text)
+    text = "compare words as they are (default: in upper case, a word standing for its most frequent variant)"
+    p.add_argument("--case-sensitive", action="store_true", help=text)
+    p.add_argument("--method", choices=ANALOGY_METHODS, default=ANALOGY_METHODS[0], help="default %(default)s")
+    p.set_defaults(run=commands.evaluate_analogies)
+
+    p = sub.add_parser(
+        "compare",
+        help="words whose meaning moved between two models (e.g. two corpus releases)",
+        description="Align OLD onto NEW (orthogonal Procrustes on the words both know) and rank the shared "
+        "words by the cosine of their aligned vectors, or by the overlap of their nearest neighbours in "
+        "each model, the words that moved most first. JSON of the first --top words, or the whole table "
+        "as CSV with --out.",
+    )
+    p.add_argument("old", metavar="OLD", help=MODEL_HELP)
+    p.add_argument("new", metavar="NEW", help="the model to compare it with")
+    p.add_argument("--out", help="CSV file to write the whole table to (default: JSON on stdout)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
+    text = "compare words seen this often in both corpora (default %(default)s; models without counts do not filter)"
+    p.add_argument("--min-count", type=int, default=DRIFT_MIN_COUNT, help=text)
+    p.add_argument("-k", type=_positive, default=DRIFT_NEIGHBOURS, help="neighbours compared (default %(default)s)")
+    p.add_argument(
+        "--by", choices=("cosine", "overlap"), default="cosine", help="ranking measure (default %(default)s)"
+    )
+    p.add_argument("--stable", action="store_true", help="the words that moved least first")
+    p.add_argument("--top", type=_positive, default=20, help="words printed without --out (default %(default)s)")
+    p.set_defaults(run=commands.compare)
 
     p = sub.add_parser(
         "serve",

@@ -156,6 +156,83 @@ def evaluate_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def analogy(args: argparse.Namespace) -> int:
+    from .embedding.loading import load
+    from .embedding.queries import read_terms
+
+    model = load(args.model)
+    candidates = read_terms(args.candidates) if args.candidates else None
+    query = model.most_similar_cosmul if args.cosmul else model.most_similar
+    found = query(args.positive, args.k, negative=args.negative, candidates=candidates)
+    print_json(
+        {
+            "positive": args.positive,
+            "negative": args.negative,
+            "method": "3cosmul" if args.cosmul else "3cosadd",
+            "results": [{"term": t, "score": round(s, 6)} for t, s in found],
+        }
+    )
+    return 0
+
+
+def rank(args: argparse.Namespace) -> int:
+    from .embedding.loading import load
+    from .embedding.queries import read_terms
+
+    if args.out:
+        check_output_free(args.out, args.overwrite, kind="file")
+    model = load(args.model)
+    ranking = model.rank(args.query, read_terms(args.candidates), negative=args.negative)
+    if ranking.missing:
+        print(f"not ranked, no token in the vocabulary: {', '.join(ranking.missing)}", file=sys.stderr)
+    if args.out:
+        ranking.to_csv(args.out)
+        best = f"; first: {ranking.terms[0]} ({ranking.scores[0]:.3f})" if ranking.terms else ""
+        print(f"{len(ranking.terms):,} candidates ranked{best} -> {args.out}")
+    else:
+        rows = [{"rank": k, "term": t, "score": round(s, 6)} for k, t, s in ranking.rows()]
+        print_json({"ranking": rows, "missing": list(ranking.missing)})
+    return 0
+
+
+def evaluate_analogies(args: argparse.Namespace) -> int:
+    from .embedding.loading import load
+
+    result = load(args.model).evaluate_word_analogies(
+        args.file, restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive, method=args.method
+    )
+    sections = [
+        {"section": s.section, "correct": s.correct, "incorrect": s.incorrect, "accuracy": s.accuracy}
+        for s in result.sections
+    ]
+    print_json(
+        {
+            "accuracy": result.accuracy,
+            "correct": result.correct,
+            "questions": result.questions,
+            "skipped": result.skipped,
+            "sections": sections,
+        }
+    )
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    from .embedding.loading import load
+    from .tutorial.compare import drift
+
+    if args.out:
+        check_output_free(args.out, args.overwrite, kind="file")
+    old, new = load(args.old), load(args.new)
+    table = drift(old, new, k=args.k, min_count=args.min_count).ranked(args.by, most_changed=not args.stable)
+    if args.out:
+        table.to_csv(args.out)
+        print(f"{len(table):,} shared words, ranked by {args.by} -> {args.out}")
+    else:
+        print_json({"shared_words": len(table), "by": args.by, "words": table.head(args.top).rows()})
+    return 0
+
+
 def demo(args: argparse.Namespace) -> int:
     from .pipeline.demo import run_demo
 

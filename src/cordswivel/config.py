@@ -136,6 +136,8 @@ DEMO_SWIVEL = SwivelConfig(embedding_dim=128, seed=0)
 HEATMAP_NEIGHBOURS = 8  # neighbours listed per heatmap term
 MAX_HEATMAP_TERMS = 100  # terms one heatmap image shows (its memory grows with their square)
 NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`
+ANALOGY_METHODS = ("3cosadd", "3cosmul")  # evaluate-analogies: Mikolov's vector offset, Levy & Goldberg's
+ANALOGY_RESTRICT_VOCAB = 300_000  # questions about and answers from the first words only, as gensim
 DRIFT_NEIGHBOURS = 10  # k of the neighbour overlap of `cordswivel compare`
 DRIFT_MIN_COUNT = 20  # words compared: seen this often in both corpora (rare words' vectors move by chance)
 
@@ -149,11 +151,14 @@ class ServeConfig(_Settings):
     max_body_bytes: int = 1_000_000  # larger request bodies get 413
     max_texts: int = 1_000  # texts (or terms) per request
     max_neighbours: int = 1_000  # k of /api/neighbors
-    max_map_words: int = 50_000  # n of /api/map
+    max_map_words: int = 50_000  # n of /api/map (PCA)
+    max_layout_words: int = 20_000  # n of /api/map by t-SNE or UMAP (a minute on 2 cores)
     map_words: int = 1_000  # n of /api/map by default
     completions: int = 12  # words /api/complete returns by default
 
     def validate(self) -> None:
-        self._require_positive("max_body_bytes", "max_texts", "max_neighbours", "max_map_words", "map_words")
+        self._require_positive(
+            "max_body_bytes", "max_texts", "max_neighbours", "max_map_words", "max_layout_words", "map_words"
+        )
         if not 0 <= self.port < 65536:
             raise ConfigError(f"port must be in [0, 65535], got {self.port}")

@@ -71,7 +71,8 @@ def _rebuild_corpus_error(path: str, message: str, line: int | None, member: str
 
 
 class ModelFormatError(CordswivelError):
-    """A model or co-occurrence directory is missing files or is inconsistent."""
+    """A model or co-occurrence directory is missing files or is inconsistent, or a file a model is
+    evaluated or queried with (word pairs, analogy questions, candidate terms) cannot be read."""
 
 
 class TrainingError(CordswivelError):

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..config import ANALOGY_METHODS, ANALOGY_RESTRICT_VOCAB
 from ..errors import ConfigError, ModelFormatError
 from .queries import COSMUL_EPSILON, top_k_rows
 
 if TYPE_CHECKING:
     from .vectors import TextEmbedding
 
-METHODS = ("3cosadd", "3cosmul")
 CANDIDATES = 5  # answers looked at per question, as gensim (its topn=5)
 BATCH_CELLS = 1 << 23  # score-matrix cells per batch (32 MB of float32)
 
@@ -90,13 +90,13 @@ def evaluate_word_analogies(
     emb: TextEmbedding,
     path: str | os.PathLike,
     *,
-    restrict_vocab: int = 300_000,
+    restrict_vocab: int = ANALOGY_RESTRICT_VOCAB,
     case_insensitive: bool = True,
-    method: str = "3cosadd",
+    method: str = ANALOGY_METHODS[0],
 ) -> AnalogyResult:
     """Accuracy of ``emb`` on the analogy file at ``path`` (see the module docstring)."""
-    if method not in METHODS:
-        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method not in ANALOGY_METHODS:
+        raise ConfigError(f"method must be one of {', '.join(ANALOGY_METHODS)}, got {method!r}")
     if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, int) or restrict_vocab < 1:
         raise ConfigError(f"restrict_vocab must be a positive integer, got {restrict_vocab!r}")
     sections = read_questions(path)

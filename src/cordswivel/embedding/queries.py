@@ -9,13 +9,18 @@ methods; the functions take it as their first argument.
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ConfigError, OutOfVocabularyError
+from ..errors import ConfigError, ModelFormatError, OutOfVocabularyError
+from ..fileio import atomic_write_text
 
 if TYPE_CHECKING:
     from .vectors import TextEmbedding
@@ -36,6 +41,31 @@ class Ranking:
     def rows(self) -> list[tuple[int, str, float]]:
         """(rank from 1, term, score) per ranked candidate."""
         return [(k, t, float(s)) for k, (t, s) in enumerate(zip(self.terms, self.scores, strict=True), start=1)]
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """``rank,term,score`` rows, best first, written atomically."""
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["rank", "term", "score"])
+        writer.writerows((k, t, f"{s:.6f}") for k, t, s in self.rows())
+        atomic_write_text(path, text.getvalue())
+
+
+def read_terms(path: str | os.PathLike) -> list[str]:
+    """Terms from a file, one per line (words or phrases); blank lines and ``#`` comments skipped."""
+    path = Path(path)
+    terms = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError:
+                raise ModelFormatError(f"{path}:{number}: not UTF-8 text") from None
+            if line and not line.startswith("#"):
+                terms.append(line)
+    if not terms:
+        raise ModelFormatError(f"{path}: no terms (one word or phrase per line)")
+    return terms
 
 
 def check_k(k: object) -> int:

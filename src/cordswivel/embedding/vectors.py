@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import ANALOGY_METHODS, ANALOGY_RESTRICT_VOCAB
 from ..corpus.tokenizer import tokenize
 from ..counting.vocab import Vocabulary
 from ..errors import ConfigError, ModelFormatError, OutOfVocabularyError
@@ -257,9 +258,9 @@ class TextEmbedding:
         self,
         path: str | os.PathLike,
         *,
-        restrict_vocab: int = 300_000,
+        restrict_vocab: int = ANALOGY_RESTRICT_VOCAB,
         case_insensitive: bool = True,
-        method: str = "3cosadd",
+        method: str = ANALOGY_METHODS[0],
     ) -> AnalogyResult:
         """Accuracy on analogy questions in Google's ``questions-words.txt`` format, overall and per
         section, as gensim's method of this name (``analogies.evaluate_word_analogies``)."""

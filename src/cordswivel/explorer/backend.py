@@ -1,5 +1,6 @@
 """What the explorer shows, computed from loaded models: neighbours, completions, the tutorial's
-heatmap, sentence embeddings and intents, and a 2-D map of the most frequent words.
+heatmap, sentence embeddings and intents, analogies and candidate rankings, the drift between two
+models, and a 2-D map of the most frequent words.
 
 No web code here (``serve`` puts it on HTTP); every method takes and returns plain values or small
 dataclasses, and checks its arguments against ``ServeConfig``'s limits.
@@ -12,50 +13,20 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..config import ServeConfig
+from ..config import ANALOGY_METHODS, DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS, ServeConfig
+from ..embedding.queries import Ranking
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError, NotFoundError
 from ..tutorial.analysis import SimilarityMatrix, similarity_matrix
+from ..tutorial.compare import DRIFT_MEASURES, DriftTable, drift
 from ..tutorial.scicite import Intent, predict_intents
+from .maps import MAP_METHODS, WordMap, available_methods, word_map
 
 Classify = Callable[[Sequence[str]], tuple[np.ndarray, list[str]]]
-
-
-@dataclass(frozen=True)
-class WordMap:
-    """The first two principal components of the unit vectors of a model's ``n`` most frequent words."""
-
-    words: tuple[str, ...]
-    x: np.ndarray  # (n,)
-    y: np.ndarray  # (n,)
-    explained_variance_ratio: tuple[float, float]
-
-
-def word_map(embedding: TextEmbedding, n: int) -> WordMap:
-    """PCA of the unit vectors of the first ``n`` vocabulary words (the vocabulary is in frequency order).
-
-    Each component's sign is chosen so that its largest loading is positive, as scikit-learn does,
-    so the same model always gives the same picture.
-    """
-    n = min(n, len(embedding))
-    vectors = embedding.vectors[:n].astype(np.float64)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.where(norms > 0, norms, 1.0)
-    centred = unit - unit.mean(axis=0)
-    u, singular, vt = np.linalg.svd(centred, full_matrices=False)
-    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
-    coords = u[:, :2] * singular[:2] * signs[:2]
-    if coords.shape[1] < 2:  # one word, or one-dimensional vectors
-        coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
-    variance = singular**2
-    ratio = variance[:2] / variance.sum() if variance.sum() > 0 else np.zeros(2)
-    ratio = np.pad(ratio, (0, 2 - len(ratio)))
-    return WordMap(tuple(embedding.vocab[:n]), coords[:, 0], coords[:, 1], (float(ratio[0]), float(ratio[1])))
 
 
 def model_names(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -109,7 +80,9 @@ class Explorer:
         self._lock = threading.Lock()  # the caches below are filled once per model, from any thread
         self._completions: dict[str, _Completions] = {}
         self._neighbours = functools.lru_cache(maxsize=8192)(self._compute_neighbours)
-        self._maps = functools.lru_cache(maxsize=16)(self._compute_map)
+        self._maps = functools.lru_cache(maxsize=64)(self._compute_map)  # t-SNE takes seconds: kept
+        self._drifts = functools.lru_cache(maxsize=16)(self._compute_drift)
+        self._computing: dict[tuple, threading.Lock] = {}  # one computation per map or drift at a time
 
     @classmethod
     def open(
@@ -185,15 +158,85 @@ class Explorer:
         self._check_texts("texts", texts)
         return predict_intents(self.classify_fn, list(texts))
 
-    def word_map(self, n: int | None = None, model: str | None = None) -> WordMap:
-        """``word_map`` of the model's ``n`` most frequent words, cached."""
+    def analogy(
+        self,
+        positive: Sequence[str],
+        negative: Sequence[str] = (),
+        k: int = 10,
+        method: str = "3cosadd",
+        candidates: Sequence[str] | None = None,
+        model: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """``most_similar`` (3cosadd) or ``most_similar_cosmul`` of the terms, optionally among candidates."""
+        _, embedding = self.model(model)
+        self._check_texts("positive", positive, at_least=1 if method == "3cosmul" or not negative else 0)
+        self._check_texts("negative", negative)
+        self._check_count("k", k, self.config.max_neighbours)
+        if candidates is not None:
+            self._check_texts("candidates", candidates, at_least=1)
+        if method not in ANALOGY_METHODS:
+            raise ConfigError(f"method must be one of {', '.join(ANALOGY_METHODS)}, got {method!r}")
+        query = embedding.most_similar if method == "3cosadd" else embedding.most_similar_cosmul
+        return query(list(positive), k, negative=list(negative), candidates=candidates)
+
+    def rank(
+        self, positive: Sequence[str], candidates: Sequence[str], negative: Sequence[str] = (), model: str | None = None
+    ) -> Ranking:
+        """Every candidate ranked by 3CosAdd to the query (``TextEmbedding.rank``)."""
+        _, embedding = self.model(model)
+        self._check_texts("positive", positive, at_least=0 if negative else 1)
+        self._check_texts("negative", negative)
+        self._check_texts("candidates", candidates, at_least=1)
+        return embedding.rank(list(positive), list(candidates), negative=list(negative))
+
+    def drift(
+        self,
+        old: str,
+        new: str,
+        by: str = "cosine",
+        most_changed: bool = True,
+        k: int = DRIFT_NEIGHBOURS,
+        min_count: int = DRIFT_MIN_COUNT,
+    ) -> DriftTable:
+        """The drift table of two loaded models (``compare.drift``), ranked; computed once per setting."""
+        for name in (old, new):
+            self.model(name)
+        self._check_count("k", k, self.config.max_neighbours)
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 0:
+            raise ConfigError(f"min_count must be a non-negative integer, got {min_count!r}")
+        if by not in DRIFT_MEASURES:
+            raise ConfigError(f"by must be one of {', '.join(DRIFT_MEASURES)}, got {by!r}")
+        with self._lock_for(("drift", old, new, k, min_count)):
+            table = self._drifts(old, new, k, min_count)
+        return table.ranked(by, most_changed=most_changed)
+
+    def _compute_drift(self, old: str, new: str, k: int, min_count: int) -> DriftTable:
+        return drift(self.models[old], self.models[new], k=k, min_count=min_count)
+
+    @property
+    def map_methods(self) -> tuple[str, ...]:
+        return available_methods()
+
+    def word_map(self, n: int | None = None, model: str | None = None, method: str = "pca") -> WordMap:
+        """``maps.word_map`` of the model's ``n`` most frequent words, computed once per setting."""
         name, _ = self.model(model)
         n = self.config.map_words if n is None else n
-        self._check_count("n", n, self.config.max_map_words)
-        return self._maps(name, n)
+        if method not in MAP_METHODS:
+            raise ConfigError(f"method must be one of {', '.join(MAP_METHODS)}, got {method!r}")
+        if method not in self.map_methods:
+            raise ConfigError(f"the {method} map needs umap-learn, which is not installed (pip install umap-learn)")
+        limit = self.config.max_map_words if method == "pca" else self.config.max_layout_words
+        self._check_count("n", n, limit)
+        with self._lock_for(("map", name, n, method)):
+            return self._maps(name, n, method)
 
-    def _compute_map(self, name: str, n: int) -> WordMap:
-        return word_map(self.models[name], n)
+    def _compute_map(self, name: str, n: int, method: str) -> WordMap:
+        return word_map(self.models[name], n, method)
+
+    def _lock_for(self, key: tuple) -> threading.Lock:
+        """The lock of one cached computation: a second request for it waits for the first's result."""
+        with self._lock:
+            return self._computing.setdefault(key, threading.Lock())
 
     # ------------------------------------------------------------------ limits
     @staticmethod

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -28,6 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..config import DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS
 from ..errors import ConfigError, NotFoundError, OutOfVocabularyError
 from .backend import Explorer
 
@@ -123,6 +125,7 @@ def create_app(explorer: Explorer) -> Starlette:
                     {"name": name, "vocab_size": len(m), "dim": m.embedding_dim} for name, m in explorer.models.items()
                 ],
                 "classifier": explorer.has_classifier,
+                "map_methods": list(explorer.map_methods),
             }
         )
 
@@ -171,15 +174,73 @@ def create_app(explorer: Explorer) -> Starlette:
     async def word_map(request: Request) -> Response:
         name, _ = explorer.model(request.query_params.get("model"))
         n = _int_param(request, "n", explorer.config.map_words)
-        result = await run_in_threadpool(explorer.word_map, n, name)
+        method = request.query_params.get("method", "pca")
+        result = await run_in_threadpool(explorer.word_map, n, name, method)
+        cluster = result.cluster if result.cluster is not None else np.full(len(result.words), -1)
+        groups = []
+        for number, label in enumerate(result.cluster_labels):
+            members = cluster == number
+            groups.append(
+                {
+                    "id": number,
+                    "label": label,
+                    "size": int(members.sum()),
+                    "x": round(float(np.median(result.x[members])), 5),
+                    "y": round(float(np.median(result.y[members])), 5),
+                }
+            )
+        ratio = result.explained_variance_ratio
         return JSONResponse(
             {
                 "model": name,
+                "method": result.method,
                 "words": list(result.words),
                 "x": result.x.round(5).tolist(),
                 "y": result.y.round(5).tolist(),
-                "explained_variance_ratio": list(result.explained_variance_ratio),
+                "explained_variance_ratio": list(ratio) if ratio is not None else None,
+                "cluster": cluster.tolist(),
+                "clusters": groups,
             }
+        )
+
+    def _terms(data: dict[str, Any], name: str, required: bool = False) -> list[str]:
+        return _field(data, name, list) if required else _field(data, name, list, [])
+
+    async def analogy(request: Request) -> Response:
+        data = await _json_body(request, limit)
+        name, _ = explorer.model(_field(data, "model", str, None))
+        method = _field(data, "method", str, "3cosadd")
+        candidates = _field(data, "candidates", list, None)
+        found = explorer.analogy(
+            _terms(data, "positive"), _terms(data, "negative"), _field(data, "k", int, 10), method, candidates, name
+        )
+        results = [{"term": t, "score": s} for t, s in found]
+        return JSONResponse({"model": name, "method": method, "results": results})
+
+    async def rank(request: Request) -> Response:
+        data = await _json_body(request, limit)
+        name, _ = explorer.model(_field(data, "model", str, None))
+        args = (_terms(data, "positive"), _terms(data, "candidates", required=True), _terms(data, "negative"), name)
+        ranking = await run_in_threadpool(explorer.rank, *args)
+        rows = [{"rank": k, "term": t, "score": s} for k, t, s in ranking.rows()]
+        return JSONResponse({"model": name, "ranking": rows, "missing": list(ranking.missing)})
+
+    async def drift(request: Request) -> Response:
+        names = list(explorer.models)
+        params = request.query_params
+        if len(names) < 2 and not (params.get("old") and params.get("new")):
+            raise NotFoundError("comparing needs two models: start the server with two, e.g. serve OLD NEW")
+        old, new = params.get("old") or names[0], params.get("new") or names[1]
+        order = params.get("order", "most")
+        if order not in ("most", "least"):
+            raise HTTPException(422, f"order must be most or least, got {order!r}")
+        by = params.get("by", "cosine")
+        k, min_count = _int_param(request, "k", DRIFT_NEIGHBOURS), _int_param(request, "min_count", DRIFT_MIN_COUNT)
+        top = _int_param(request, "limit", 100)
+        explorer._check_count("limit", top, explorer.config.max_neighbours)
+        table = await run_in_threadpool(explorer.drift, old, new, by, order == "most", k, min_count)
+        return JSONResponse(
+            {"old": old, "new": new, "by": by, "k": table.k, "shared_words": len(table), "rows": table.head(top).rows()}
         )
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -220,6 +281,9 @@ def create_app(explorer: Explorer) -> Starlette:
         Route("/api/similarity", similarity, methods=["POST"]),
         Route("/api/classify", classify, methods=["POST"]),
         Route("/api/map", word_map),
+        Route("/api/analogy", analogy, methods=["POST"]),
+        Route("/api/rank", rank, methods=["POST"]),
+        Route("/api/drift", drift),
     ]
     return Starlette(routes=routes, exception_handlers=handlers)
 

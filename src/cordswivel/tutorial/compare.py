@@ -80,12 +80,12 @@ class DriftTable:
         )
 
     def rows(self) -> list[dict[str, object]]:
-        """One dict per word, as the CSV and the API write them."""
+        """One dict per word, as the API writes them (the CSV names the overlap's k: ``overlap@10``)."""
         return [
             {
                 "word": w,
                 "cosine": round(float(c), 6),
-                f"overlap@{self.k}": round(float(o), 6),
+                "overlap": round(float(o), 6),
                 "count_old": int(a),
                 "count_new": int(b),
             }
@@ -95,9 +95,9 @@ class DriftTable:
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write the table as CSV, atomically."""
         text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=["word", "cosine", f"overlap@{self.k}", "count_old", "count_new"])
-        writer.writeheader()
-        writer.writerows(self.rows())
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["word", "cosine", f"overlap@{self.k}", "count_old", "count_new"])
+        writer.writerows(row.values() for row in self.rows())
         atomic_write_text(path, text.getvalue())
 
 
