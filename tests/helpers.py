@@ -6,11 +6,13 @@ import collections
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cordswivel.corpus.tokenizer import tokenize
 from cordswivel.counting.vocab import Vocabulary
@@ -222,3 +224,26 @@ def children_of(pid, *, zombies=True):
         if int(fields[1]) == pid and (zombies or fields[0] != "Z"):
             kids.append(int(stat.parent.name))
     return kids
+
+
+def chromium():
+    """Headless Chromium under Selenium (skips the test where Debian's chromium or chromium-driver is missing)."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not binary or not driver:
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    pytest.importorskip("selenium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,2200",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)

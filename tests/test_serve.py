@@ -25,7 +25,7 @@ from cordswivel.explorer.serve import create_app, plotly_js
 from cordswivel.tutorial.analysis import similarity_matrix
 from cordswivel.tutorial.compare import drift
 
-from helpers import word_model
+from helpers import chromium, word_model
 
 LABELS = ["method", "background", "result"]
 
@@ -301,28 +301,6 @@ def test_real_server_stops_cleanly_on_sigterm(tmp_path):
 
 
 # ---------------------------------------------------------------------- the page in a browser
-def chromium():
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
-    pytest.importorskip("selenium")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,2200",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
 @pytest.fixture(scope="module")
 def browser_server(tmp_path_factory):
     """A server of its own (the Ctrl-C test stops the other)."""

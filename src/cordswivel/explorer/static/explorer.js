@@ -131,23 +131,42 @@ async function drawTerms(termsText, link = true) {
 }
 
 // ------------------------------------------------------------------ map
+// 20 distinguishable colours for clusters (Tableau 20); words in no cluster are grey
+const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+  "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#aec7e8"];
+const NOISE = "#d0d4da";
+
 let mapData = null;
 async function drawMap() {
   const n = Number($("map-n").value) || 1000;
+  const method = $("map-method").value || "pca";
+  setStatus(method === "pca" ? "" : `computing the ${method} map…`);
   try {
-    mapData = await api(`/api/map?n=${n}&model=${encodeURIComponent(currentModel())}`);
-    const [a, b] = mapData.explained_variance_ratio.map((r) => (100 * r).toFixed(1));
+    mapData = await api(`/api/map?n=${n}&method=${method}&model=${encodeURIComponent(currentModel())}`);
+    const ratio = mapData.explained_variance_ratio;
+    const axis = (k) => (ratio ? `PC ${k + 1} (${(100 * ratio[k]).toFixed(1)}%)` : `${mapData.method} ${k + 1}`);
+    const labels = mapData.words.map((w, i) => {
+      const c = mapData.cluster[i];
+      return c >= 0 ? `${plain(w)} · ${plain(mapData.clusters[c].label)}` : plain(w);
+    });
     Plotly.react("map", [{
-      type: "scattergl", mode: "markers", x: mapData.x, y: mapData.y, text: mapData.words.map(plain), name: "words",
-      hovertemplate: "%{text}<extra></extra>", marker: { size: 5, color: "#457b9d", opacity: 0.6 },
+      type: "scattergl", mode: "markers", x: mapData.x, y: mapData.y, text: labels, name: "words",
+      hovertemplate: "%{text}<extra></extra>",
+      marker: { size: 5, opacity: 0.7, color: mapData.cluster.map((c) => (c >= 0 ? PALETTE[c % PALETTE.length] : NOISE)) },
     }, {
       type: "scattergl", mode: "markers+text", x: [], y: [], text: [], name: "searched", textposition: "top center",
-      hovertemplate: "%{text}<extra></extra>", marker: { size: 10, color: "#e76f51" },
+      hovertemplate: "%{text}<extra></extra>", marker: { size: 10, color: "#111827", line: { color: "#fff", width: 1 } },
     }], {
       margin: { l: 40, r: 20, t: 20, b: 40 }, showlegend: false, dragmode: "zoom", hovermode: "closest",
-      xaxis: { title: { text: `PC 1 (${a}%)` } }, yaxis: { title: { text: `PC 2 (${b}%)` } },
+      xaxis: { title: { text: axis(0) } }, yaxis: { title: { text: axis(1) } },
+      annotations: mapData.clusters.map((c) => ({
+        x: c.x, y: c.y, text: plain(c.label), showarrow: false, font: { size: 11, color: "#1d2330" },
+        bgcolor: "rgba(255,255,255,0.7)",
+      })),
     }, { responsive: true, displaylogo: false });
+    $("map").dataset.method = mapData.method;
     highlightMap();
+    setStatus("");
   } catch (error) { setStatus(error.message, true); }
 }
 
@@ -159,6 +178,100 @@ function highlightMap() {
     x: [shown.map((w) => mapData.x[index.get(w)])], y: [shown.map((w) => mapData.y[index.get(w)])],
     text: [shown.map(plain)],
   }, [1]);
+}
+
+// ------------------------------------------------------------------ analogies and rankings
+function resultTable(columns, rows, onClick) {
+  const body = element("tbody");
+  for (const row of rows) {
+    body.append(element("tr", {}, ...columns.map(([key, format], k) => {
+      const value = format ? format(row[key]) : String(row[key]);
+      if (k === 1 && onClick) {
+        const link = element("a", { role: "button" }, value);
+        link.addEventListener("click", () => onClick(row));
+        return element("td", { class: "word" }, link);
+      }
+      return element("td", {}, value);
+    })));
+  }
+  return element("table", { class: "results" },
+    element("thead", {}, element("tr", {}, ...columns.map(([key]) => element("th", {}, key)))), body);
+}
+
+const score = (x) => x.toFixed(3);
+const terms = (text) => text.split(",").map((t) => t.trim()).filter(Boolean);
+
+async function answerAnalogy() {
+  const [a, b, c] = ["analogy-a", "analogy-b", "analogy-c"].map((id) => $(id).value.trim());
+  if (!a || !b || !c) return;
+  try {
+    const data = await api("/api/analogy", {
+      positive: [b, c], negative: [a], k: 10, method: $("analogy-method").value, model: currentModel(),
+    });
+    const rows = data.results.map((r, i) => ({ "#": i + 1, term: r.term, score: r.score }));
+    $("analogy-results").replaceChildren(resultTable([["#"], ["term"], ["score", score]], rows,
+      (row) => searchWord(row.term)));
+    setStatus("");
+  } catch (error) {
+    $("analogy-results").replaceChildren(element("p", { class: "error" }, error.message));
+  }
+}
+
+let rankingUrl = null;
+async function rankCandidates() {
+  const candidates = $("rank-candidates").value.split("\n").map((t) => t.trim()).filter(Boolean);
+  const positive = terms($("rank-positive").value);
+  if (!candidates.length || !positive.length) return;
+  try {
+    const data = await api("/api/rank", {
+      positive, negative: terms($("rank-negative").value), candidates, model: currentModel(),
+    });
+    $("rank-results").replaceChildren(resultTable([["rank"], ["term"], ["score", score]], data.ranking));
+    $("rank-missing").textContent = data.missing.length
+      ? `not ranked, no token in the vocabulary: ${data.missing.join(", ")}` : "";
+    const quote = (t) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
+    const csv = ["rank,term,score", ...data.ranking.map((r) => `${r.rank},${quote(r.term)},${r.score.toFixed(6)}`)];
+    if (rankingUrl) URL.revokeObjectURL(rankingUrl);
+    rankingUrl = URL.createObjectURL(new Blob([csv.join("\n") + "\n"], { type: "text/csv" }));
+    $("rank-download").href = rankingUrl;
+    $("rank-download").hidden = false;
+    setStatus("");
+  } catch (error) {
+    $("rank-results").replaceChildren(element("p", { class: "error" }, error.message));
+  }
+}
+
+// ------------------------------------------------------------------ comparing models
+async function compareModels() {
+  const old = $("drift-old").value, now = $("drift-new").value;
+  const params = new URLSearchParams({
+    old, new: now, by: $("drift-by").value, order: $("drift-order").value,
+    min_count: $("drift-min-count").value || "0", limit: "100",
+  });
+  setStatus("comparing the models…");
+  try {
+    const data = await api(`/api/drift?${params}`);
+    const columns = [["#"], ["word"], ["cosine", score], ["overlap", score], ["count_old"], ["count_new"]];
+    const rows = data.rows.map((r, i) => ({ "#": i + 1, ...r }));
+    $("drift-results").replaceChildren(
+      element("p", { class: "muted" }, `${data.shared_words.toLocaleString()} shared words; overlap of the ${data.k} nearest`),
+      resultTable(columns, rows, (row) => driftNeighbours(row.word, old, now)));
+    setStatus("");
+  } catch (error) {
+    $("drift-results").replaceChildren(element("p", { class: "error" }, error.message));
+    setStatus("");
+  }
+}
+
+async function driftNeighbours(word, old, now) {
+  const results = await Promise.all([old, now].map((model) =>
+    api(`/api/neighbors?word=${encodeURIComponent(word)}&k=10&model=${encodeURIComponent(model)}`)
+      .catch((error) => ({ model, error: error.message }))));
+  const found = results.filter((r) => !r.error);
+  const shared = found.length === 2
+    ? new Set(found[0].neighbors.map((n) => n.word).filter((w) => found[1].neighbors.some((n) => n.word === w)))
+    : new Set();
+  $("drift-neighbours").replaceChildren(...results.map((r) => neighbourTable(r, shared, true)));
 }
 
 // ------------------------------------------------------------------ sentences
@@ -209,17 +322,32 @@ async function start() {
       drawTerms($("terms").value);
       drawMap();
     });
+    $("map-method").replaceChildren(...info.map_methods.map((m) =>
+      element("option", { value: m }, { pca: "PCA", tsne: "t-SNE", umap: "UMAP" }[m] || m)));
+    if (info.map_methods.includes(params.get("map"))) $("map-method").value = params.get("map");
+    if (state.models.length > 1) {
+      for (const [id, k] of [["drift-old", 0], ["drift-new", 1]]) {
+        $(id).replaceChildren(...state.models.map((m) => element("option", { value: m }, m)));
+        $(id).value = state.models[k];
+      }
+      $("drift-section").hidden = false;
+    }
   } catch (error) { setStatus(`cannot reach the API: ${error.message}`, true); return; }
 
   $("word-form").addEventListener("submit", (e) => { e.preventDefault(); searchWord($("word").value); });
   $("word").addEventListener("input", complete);
   $("terms-form").addEventListener("submit", (e) => { e.preventDefault(); drawTerms($("terms").value); });
   $("cosine").addEventListener("change", () => drawTerms($("terms").value));
-  $("map-form").addEventListener("submit", (e) => { e.preventDefault(); drawMap(); });
+  $("map-form").addEventListener("submit", (e) => { e.preventDefault(); updateLink({ map: $("map-method").value }); drawMap(); });
+  $("map-method").addEventListener("change", () => { updateLink({ map: $("map-method").value }); drawMap(); });
+  $("analogy-form").addEventListener("submit", (e) => { e.preventDefault(); answerAnalogy(); });
+  $("rank-form").addEventListener("submit", (e) => { e.preventDefault(); rankCandidates(); });
+  $("drift-form").addEventListener("submit", (e) => { e.preventDefault(); compareModels(); });
   $("sentences-form").addEventListener("submit", (e) => { e.preventDefault(); compareSentences(); });
 
   if (params.get("terms")) $("terms").value = params.get("terms").split(",").join(", ");
-  await Promise.all([drawTerms($("terms").value, params.has("terms")), drawMap(), compareSentences()]);
+  const drift = $("drift-section").hidden ? [] : [compareModels()];
+  await Promise.all([drawTerms($("terms").value, params.has("terms")), drawMap(), compareSentences(), ...drift]);
   if (params.get("word")) await searchWord(params.get("word"));
   document.body.dataset.ready = "true";  // for tests: the deep-linked panels are drawn
 }
