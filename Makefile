@@ -42,6 +42,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_scicite.py
 	$(PY) benchmarks/bench_serve.py
+	$(PY) benchmarks/bench_analogies.py
 
 clean:
 	rm -rf runs .pytest_cache

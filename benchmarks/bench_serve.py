@@ -1,14 +1,18 @@
 """Requests per second and latency of ``cordswivel serve`` under concurrent load, against a real server.
 
     .venv/bin/python benchmarks/bench_serve.py [--model runs/demo/model] [--requests 5000] [--concurrency 32]
+        [--analogy-concurrency 16] [--map-words 5000]
 
 Starts ``cordswivel serve MODEL --port 0`` in its own process, then for each endpoint sends
 ``--requests`` requests over ``--concurrency`` keep-alive connections, in ``--rounds`` rounds (a small asyncio HTTP/1.1
 client, so that the client's own cost stays small beside the server's on a 2-core machine):
 ``GET /api/neighbors`` for words drawn uniformly from the whole vocabulary (so mostly not cached),
-and ``POST /api/embed`` of 10 SciCite validation sentences each. Reports requests/s, p50 and p99
-latency, errors (any status but 200) and the server's RSS before and after each round.
-Targets (2 cores): >= 1,000 neighbour requests/s, p99 < 50 ms, 0 errors, memory flat.
+``POST /api/embed`` of 10 SciCite validation sentences each, and ``POST /api/analogy`` of random
+word triples (b + c - a, k 10) at ``--analogy-concurrency``. Reports requests/s, p50 and p99
+latency, errors (any status but 200) and the server's RSS before and after each round. Then the
+t-SNE map of ``--map-words`` words: the first request (computed) and 20 more (the server's cache).
+Targets (2 cores): >= 1,000 neighbour and analogy requests/s, p99 < 50 ms, 0 errors, memory flat;
+the t-SNE map of 5,000 words in <= 30 s, then < 100 ms.
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of both loads (default %(default)s)")
+    parser.add_argument("--analogy-concurrency", type=int, default=16)
+    parser.add_argument("--map-words", type=int, default=5000, help="words of the t-SNE map (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not Path(args.model).exists():
@@ -133,7 +139,17 @@ def main() -> None:
             embeds = [post(host, "/api/embed", {"texts": rng.sample(sentences, 10)}) for _ in range(args.requests)]
             results[f"neighbors_{round_}"] = run_load(host, port, neighbours, args.concurrency)
             results[f"embed_{round_}"] = run_load(host, port, embeds, args.concurrency)
+            analogies = [
+                post(host, "/api/analogy", {"positive": rng.sample(vocab, 2), "negative": [rng.choice(vocab)], "k": 10})
+                for _ in range(args.requests)
+            ]
+            results[f"analogy_{round_}"] = run_load(host, port, analogies, args.analogy_concurrency)
             rss[f"after_round_{round_}"] = round(rss_mb(process.pid))
+        map_request = [get(host, f"/api/map?n={args.map_words}&method=tsne")]
+        results["tsne_map_first_s"] = run_load(host, port, map_request, 1)["seconds"]
+        cached = run_load(host, port, map_request * 20, 1)
+        results["tsne_map_cached_ms"] = {"p50": cached["p50_ms"], "max": round(cached["p99_ms"], 2)}
+        rss["after_map"] = round(rss_mb(process.pid))
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -144,7 +160,13 @@ def main() -> None:
         "concurrency": args.concurrency,
         **results,
         "server_rss_mb": rss,
-        "targets": {"neighbors_requests_per_second": 1000, "p99_ms": 50, "errors": 0},
+        "targets": {
+            "neighbors_and_analogy_requests_per_second": 1000,
+            "p99_ms": 50,
+            "errors": 0,
+            "tsne_map_first_s": 30,
+            "tsne_map_cached_ms": 100,
+        },
     }
     print(json.dumps(report, indent=2))
 

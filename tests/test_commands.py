@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import cordswivel
+from cordswivel.counting.vocab import Vocabulary
 
 from helpers import planted_corpus, run_cli
 
@@ -200,3 +206,32 @@ def test_compare_ranks_a_moved_word_first(trained):
     )  # one moved word of 32 tilts the fit a little
     result = run_cli("compare", root / "model", root / "moved", "--by", "overlap", "--out", root / "drift.csv", "-k", 5)
     assert result.returncode == 0 and (root / "drift.csv").read_text().splitlines()[1].startswith(f"{moved},")
+
+
+def test_the_readmes_drug_ranking_runs_as_written(tmp_path):
+    """The README's candidate workflow, its shell lines as written, on a model that knows its words."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Analogies, rankings and comparing releases")[1].split("```sh\n")[1].split("```")[0]
+    script = re.sub(r"\\\n\s*", "", section)  # continuation lines joined
+    lines = [line for line in script.splitlines() if line.startswith(("printf", "cordswivel"))]
+    assert [line.split()[0:2] for line in lines] == [
+        ["printf", "'%s\\n'"],
+        ["cordswivel", "rank"],
+        ["cordswivel", "analogy"],
+    ]
+    drugs = re.findall(r"[\w-]+", lines[0].split("'%s\\n'")[1].split(">")[0])
+    words = ["oseltamivir", "SARS-CoV-2", "influenza", *(d for d in drugs if d != "baricitinib")]
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(len(words) + 1, 8)).astype(np.float32)
+    model = cordswivel.TextEmbedding(Vocabulary(tuple(words), np.arange(len(words), 0, -1)), table)
+    model.save(tmp_path / "runs" / "demo" / "model")
+    shell = f'cordswivel() {{ "{sys.executable}" -m cordswivel.cli "$@"; }}\n' + "\n".join(lines) + "\n"
+    result = subprocess.run(["bash", "-e", "-c", shell], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "not ranked, no token in the vocabulary: baricitinib" in result.stderr
+    rows = list(csv.reader(open(tmp_path / "runs" / "ranking.csv")))[1:]
+    expected = model.rank(
+        ["oseltamivir", "SARS-CoV-2"], [*drugs[:1], "lopinavir ritonavir", *drugs[3:]], negative=["influenza"]
+    )
+    assert [r[1] for r in rows] == list(expected.terms) and len(rows) == 11
+    assert json.loads(result.stdout.splitlines()[-1])["positive"] == ["oseltamivir", "SARS-CoV-2"]

@@ -45,7 +45,17 @@ _PARTIAL = re.compile(
     + re.escape(_PREAMBLE)
     + rb".*"
 )
-QUIET_LIBRARIES = ("tensorflow", "absl", "h5py", "distributed", "numba", "matplotlib", "uvicorn.error")
+QUIET_LIBRARIES = (
+    "tensorflow",
+    "absl",
+    "h5py",
+    "distributed",
+    "numba",
+    "matplotlib",
+    "uvicorn.error",
+    "openTSNE",  # the explorer's map layouts log every run at INFO
+    "umap",
+)
 
 
 def configure(verbosity: int) -> None:
