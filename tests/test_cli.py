@@ -236,7 +236,14 @@ def test_evaluate_pairs_reads_headers_and_prints_valid_json(tmp_path, capsys):
     none.write_text("a b 1\nc d 2\n")
     assert main(["evaluate-pairs", str(tmp_path / "model"), str(none)]) == 0
     out = capsys.readouterr().out
-    assert json.loads(out) == {"pearson": None, "spearman": None, "pairs_covered": 0, "pairs_total": 2}
+    assert json.loads(out) == {
+        "pearson": None,
+        "spearman": None,
+        "pairs_covered": 0,
+        "pairs_total": 2,
+        "pairs_subword": 0,
+        "spearman_in_vocabulary": None,
+    }
     assert main(["evaluate-pairs", str(tmp_path / "model"), str(tmp_path / "missing.tsv")]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f"cordswivel evaluate-pairs: error: {tmp_path / 'missing.tsv'}: No such file or directory"

@@ -36,12 +36,14 @@ from .config import (
     ClassifierConfig,
     CooccurConfig,
     ServeConfig,
+    SubwordConfig,
     SwivelConfig,
 )
 from .errors import ConfigError, CordswivelError
 
 COOC = CooccurConfig()
 SWIV = SwivelConfig()
+SUBWORDS = SubwordConfig()
 CLF = ClassifierConfig()
 SERVE = ServeConfig()
 MODEL_HELP = "a cordswivel model directory, a TF-Hub text-embedding module, or a word2vec/GloVe file"
@@ -111,6 +113,17 @@ def _field_names(text: str) -> tuple[str, ...]:
 def _auto_or_positive(text: str) -> int | None:
     """argparse type: ``auto`` (None) or an integer of at least 1."""
     return None if text == "auto" else _positive(text)
+
+
+def _non_negative(text: str) -> int:
+    """argparse type: an integer of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -203,9 +216,29 @@ def build_parser() -> argparse.ArgumentParser:
     text = "raise the PMI's context counts to this power, 0.75 in word2vec and GloVe (default %(default)s)"
     g.add_argument("--context-smoothing", type=float, default=SWIV.context_smoothing, help=text)
     g.add_argument("--seed", type=int, default=SWIV.seed, help="initialisation and block order (default %(default)s)")
+    text = (
+        "hashed character n-gram rows (n 3-6, as fastText) fit to the trained vectors after training, which give "
+        "words outside the vocabulary a vector (default %(default)s; 0: none, every such word on the OOV row)"
+    )
+    g.add_argument("--subwords", type=_non_negative, default=SUBWORDS.buckets, metavar="BUCKETS", help=text)
     text = "comma-separated TensorFlow devices, one block each per step, e.g. GPU:0,GPU:1 (default: the GPUs, else CPU)"
     g.add_argument("--devices", type=lambda arg: [d.strip() for d in arg.split(",") if d.strip()], help=text)
     p.set_defaults(run=commands.train)
+
+    p = sub.add_parser(
+        "subwords",
+        help="fit subword (character n-gram) vectors to an existing model",
+        description="Fit hashed character n-gram vectors (fastText's n-grams, 3 to 6 characters in '<word>') "
+        "so that each vocabulary word's n-grams reproduce its vector, and write MODEL with them to OUT: words "
+        "outside the vocabulary then get a vector from their n-grams in embed, neighbours, word pairs, the "
+        "explorer and the TF-Hub export. Vocabulary words keep their vectors.",
+    )
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--out", required=True, help="model directory to write")
+    text = "hashed n-gram rows (default %(default)s; 0 writes the model without subwords)"
+    p.add_argument("--buckets", type=_non_negative, default=SUBWORDS.buckets, help=text)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
+    p.set_defaults(run=commands.subwords)
 
     p = sub.add_parser(
         "demo",

@@ -16,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .config import ClassifierConfig, CooccurConfig, ServeConfig, SwivelConfig
+from .config import ClassifierConfig, CooccurConfig, ServeConfig, SubwordConfig, SwivelConfig
 from .corpus.sources import SkipCounts
 from .errors import ConfigError
 from .fileio import check_output_free
@@ -101,6 +101,7 @@ def train(args: argparse.Namespace) -> int:
     swivel = SwivelConfig(embedding_dim=args.dim, **options)
     model = train_embeddings(
         args.out,
+        subword_config=SubwordConfig(buckets=args.subwords),
         corpus=args.corpus or None,
         cooccur_dir=args.cooccur,
         cooccur_config=cooccur_config(args),
@@ -123,6 +124,20 @@ def train(args: argparse.Namespace) -> int:
     )
     if corpus.get("skipped"):
         print(f"skipped: {SkipCounts(corpus['skipped']).summary()}")
+    if model.subwords is not None:
+        print(f"subwords: {model.subwords.buckets:,} n-gram rows for words outside the vocabulary")
+    return 0
+
+
+def subwords(args: argparse.Namespace) -> int:
+    from .embedding.loading import load
+
+    check_output_free(args.out, args.overwrite)
+    model = load(args.model).with_subwords(SubwordConfig(buckets=args.buckets))
+    model.save(args.out, overwrite=args.overwrite)
+    fit = model.config.get("subwords", {})
+    done = f"{args.buckets:,} n-gram rows fit (relative error {fit['relative_error']:.3f})" if fit else "no subwords"
+    print(f"{len(model):,} words x {model.embedding_dim}, {done} -> {args.out}")
     return 0
 
 
@@ -131,10 +146,11 @@ def neighbors(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     for word in args.words:
-        if word not in model:
+        if word not in model and model.subword_vector(word) is None:
             print(f"{word}: not in vocabulary")
             continue
-        print(f"{word}: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.most_similar(word, k=args.k)))
+        mark = "" if word in model else " (not in vocabulary: from its subwords)"
+        print(f"{word}{mark}: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.most_similar(word, k=args.k)))
     return 0
 
 

@@ -114,6 +114,31 @@ class SwivelConfig(_Settings):
 
 
 @dataclass(frozen=True)
+class SubwordConfig(_Settings):
+    """Settings of the character n-gram vectors fit to a trained model (``embedding.subwords``)."""
+
+    # Measured on the demo model (docs/design.md, "Subwords"): RW with every pair scored 0.260 / 0.256 /
+    # 0.255 / 0.257 at 32k / 64k / 128k / 256k buckets; 64k leaves room for larger vocabularies.
+    buckets: int = 65_536  # hashed n-gram rows; 0: no subword vectors
+    min_n: int = 3  # n-gram lengths, '<' and '>' around the word counted (fastText's 3 to 6)
+    max_n: int = 6
+    # a word's weight in the fit: count ** weight_power (RW at l2 1: 0.254 / 0.238 / 0.207 at 0 / 0.5 / 1)
+    weight_power: float = 0.0
+    l2: float = 3.0  # ridge penalty on the n-gram rows (RW: 0.254 / 0.255 / 0.252 / 0.243 at 1 / 3 / 5 / 10)
+    tolerance: float = 1e-3  # conjugate gradients stop at this relative residual (about 20 iterations)
+    max_iterations: int = 500
+
+    def validate(self) -> None:
+        if self.buckets < 0:
+            raise ConfigError(f"subwords (buckets) must be 0 or more, got {self.buckets}")
+        if not 1 <= self.min_n <= self.max_n:
+            raise ConfigError(f"n-gram lengths must satisfy 1 <= min_n <= max_n, got {self.min_n}, {self.max_n}")
+        if self.l2 < 0 or self.weight_power < 0 or not 0 < self.tolerance < 1:
+            raise ConfigError("l2 and weight_power must be >= 0 and tolerance in (0, 1)")
+        self._require_positive("max_iterations")
+
+
+@dataclass(frozen=True)
 class ClassifierConfig(_Settings):
     """Settings of the TF-Hub tutorial's SciCite classifier."""
 

@@ -7,7 +7,9 @@ a ``tf.train.Checkpoint`` whose ``__call__`` maps a 1-D string batch to float32
 ``StaticVocabularyTable`` (OOV id = vocab size + Fingerprint64(token) % buckets); tokens come from
 ``layers.tf_tokenize`` (identical to the Python tokenizer) and are combined with ``sqrtn``. Unlike
 TF-Hub's exporter the matrix is float32, whitespace runs split (no empty tokens), and only the ends
-of tokens lose their punctuation.
+of tokens lose their punctuation. A model with subwords exports its n-gram rows too (variable
+``subwords``), and the module builds a subword vector in its graph for a token outside the vocabulary
+(``layers.embed_tokens``), as ``TextEmbedding.embed`` does.
 
 Loading a SavedModel runs its graph: load only modules you trust.
 """
@@ -27,6 +29,7 @@ from ..counting.vocab import Vocabulary
 from ..errors import ModelFormatError
 from ..fileio import atomic_directory
 from .layers import embed_tokens, tf_tokenize
+from .subwords import SubwordTable
 from .vectors import TextEmbedding
 
 VOCAB_ASSET = "vocab.txt"
@@ -36,10 +39,18 @@ class TextEmbeddingModule(tf.train.Checkpoint):
     """The exported module: strings [batch] -> float32 [batch, dim]."""
 
     def __init__(
-        self, vocab_file: str | os.PathLike, table: np.ndarray, *, num_oov_buckets: int, lowercase: bool
+        self,
+        vocab_file: str | os.PathLike,
+        table: np.ndarray,
+        *,
+        num_oov_buckets: int,
+        lowercase: bool,
+        vocab_size: int,
+        subwords: SubwordTable | None = None,
     ) -> None:
         super().__init__()
         self._lowercase = lowercase
+        self._vocab_size = vocab_size
         self.vocab_file = tf.saved_model.Asset(str(vocab_file))
         self.table = tf.lookup.StaticVocabularyTable(
             tf.lookup.TextFileInitializer(
@@ -53,13 +64,20 @@ class TextEmbeddingModule(tf.train.Checkpoint):
         )
         self.embeddings = tf.Variable(table, dtype=tf.float32, name="embeddings")
         self.variables = [self.embeddings]
-        self.trainable_variables = [self.embeddings]
+        self._ngram_lengths = (3, 6)
+        if subwords is not None:
+            self.subwords = tf.Variable(subwords.vectors, dtype=tf.float32, name="subwords")
+            self.variables.append(self.subwords)
+            self._ngram_lengths = (subwords.min_n, subwords.max_n)
+        self.trainable_variables = list(self.variables)
         self.regularization_losses: list[Any] = []
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, sentences: tf.Tensor) -> tf.Tensor:
         """Sentence vectors [batch, dim] of a batch of strings."""
-        return embed_tokens(tf_tokenize(sentences, self._lowercase), self.table, self.embeddings)
+        tokens = tf_tokenize(sentences, self._lowercase)
+        subwords = getattr(self, "subwords", None)
+        return embed_tokens(tokens, self.table, self.embeddings, subwords, self._ngram_lengths, self._vocab_size)
 
 
 def export_hub_module(embedding: TextEmbedding, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -69,7 +87,12 @@ def export_hub_module(embedding: TextEmbedding, out_dir: str | os.PathLike, *, o
         vocab_file = Path(scratch) / VOCAB_ASSET
         vocab_file.write_text("".join(f"{t}\n" for t in embedding.vocab), encoding="utf-8")
         module = TextEmbeddingModule(
-            vocab_file, embedding.table, num_oov_buckets=embedding.num_oov_buckets, lowercase=embedding.lowercase
+            vocab_file,
+            embedding.table,
+            num_oov_buckets=embedding.num_oov_buckets,
+            lowercase=embedding.lowercase,
+            vocab_size=len(embedding),
+            subwords=embedding.subwords,
         )
         tf.saved_model.save(module, str(tmp), signatures={"default": module.__call__.get_concrete_function()})
     return out_dir
@@ -106,6 +129,8 @@ class HubTextEmbedding(TextEmbedding):
         candidates = [
             v for v in getattr(self._module, "variables", []) if len(v.shape) == 2 and v.shape[0] >= vocab_size
         ]
+        named = [v for v in candidates if v.name.split(":")[0].endswith("embeddings")]  # not cordswivel's subwords
+        candidates = named or candidates
         if not candidates:
             raise ModelFormatError(f"{self.path}: no embedding variable with at least {vocab_size} rows")
         return np.asarray(max(candidates, key=lambda v: int(v.shape[0])).numpy(), dtype=np.float32)

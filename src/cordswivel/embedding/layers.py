@@ -4,8 +4,9 @@
 ``tokenizer.WHITESPACE`` separate tokens, ``string.punctuation`` is stripped from both ends, empty
 tokens are dropped, and the lowercase option uses TensorFlow's UTF-8 lowercasing.
 ``TextEmbeddingLayer`` looks the tokens up (OOV tokens on the bucket rows, as TF-Hub's
-``StaticVocabularyTable``) and combines them with ``sqrtn``, so its output equals
-``TextEmbedding.embed``; with ``trainable=True`` the vector table (OOV rows included) is fine-tuned.
+``StaticVocabularyTable``; with subwords, from their character n-grams' rows, ``subwords``) and
+combines them with ``sqrtn``, so its output equals ``TextEmbedding.embed``; with ``trainable=True``
+the vector table (OOV rows included) and the n-gram rows are fine-tuned.
 The exported TF-Hub module (``hub``) runs the same two functions.
 """
 
@@ -36,12 +37,37 @@ def tf_tokenize(texts: tf.Tensor, lowercase: bool = False) -> tf.RaggedTensor:
     return tf.ragged.boolean_mask(tokens, tf.strings.length(tokens) > 0)
 
 
-def embed_tokens(tokens: tf.RaggedTensor, lookup: Any, embeddings: tf.Variable) -> tf.Tensor:
-    """sqrtn sentence vectors [batch, dim] of ragged tokens; a row without tokens gives zeros."""
+def subword_rows(tokens: tf.Tensor, buckets: int, min_n: int, max_n: int) -> tf.RaggedTensor:
+    """[tokens, (n-grams)] bucket rows of each token's character n-grams (``subwords.char_ngrams``,
+    hashed as ``subwords.hash_buckets``)."""
+    chars = tf.strings.unicode_split(tf.strings.join(["<", tokens, ">"]), "UTF-8")
+    grams = tf.strings.ngrams(chars, ngram_width=list(range(min_n, max_n + 1)), separator="")
+    return tf.ragged.map_flat_values(tf.strings.to_hash_bucket_fast, grams, buckets)
+
+
+def embed_tokens(
+    tokens: tf.RaggedTensor,
+    lookup: Any,
+    embeddings: tf.Variable,
+    subwords: tf.Variable | None = None,
+    ngram_lengths: tuple[int, int] = (3, 6),
+    vocab_size: int = 0,
+) -> tf.Tensor:
+    """sqrtn sentence vectors [batch, dim] of ragged tokens; a row without tokens gives zeros. With
+    ``subwords`` (n-gram rows), a token outside the vocabulary takes the sqrtn of its n-grams' rows
+    instead of its OOV row (ids from ``vocab_size`` on), unless all of those rows are zero."""
     ids = tf.ragged.map_flat_values(lookup.lookup, tokens)
-    vectors = tf.ragged.map_flat_values(tf.gather, embeddings, ids)  # [batch, (n), dim]
+    vectors = tf.gather(embeddings, ids.flat_values)  # [tokens, dim]
+    if subwords is not None:
+        outside = tf.where(ids.flat_values >= vocab_size)[:, 0]
+        rows = subword_rows(tf.gather(tokens.flat_values, outside), int(subwords.shape[0]), *ngram_lengths)
+        grams = tf.ragged.map_flat_values(tf.gather, subwords, rows)  # [outside, (n-grams), dim]
+        sums = tf.reduce_sum(grams, axis=1) / tf.sqrt(tf.cast(rows.row_lengths(), subwords.dtype))[:, None]
+        known = tf.reduce_any(tf.reduce_any(tf.not_equal(grams, 0.0), axis=2), axis=1)
+        replaced = tf.where(known[:, None], sums, tf.gather(vectors, outside))
+        vectors = tf.tensor_scatter_nd_update(vectors, outside[:, None], replaced)
     counts = tf.cast(ids.row_lengths(), embeddings.dtype)[:, None]
-    return tf.reduce_sum(vectors, axis=1) / tf.sqrt(tf.maximum(counts, 1.0))
+    return tf.reduce_sum(ids.with_flat_values(vectors), axis=1) / tf.sqrt(tf.maximum(counts, 1.0))
 
 
 class TextEmbeddingLayer(keras.layers.Layer):
@@ -54,28 +80,36 @@ class TextEmbeddingLayer(keras.layers.Layer):
         *,
         lowercase: bool = False,
         num_oov_buckets: int = 1,
+        subwords: Any = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("dtype", tf.string)
         super().__init__(**kwargs)
         self.lowercase = bool(lowercase)
         self.num_oov_buckets = int(num_oov_buckets)
+        self.vocab_size = len(vocab)
         keys = tf.constant(list(vocab), dtype=tf.string)
         self.lookup = tf.lookup.StaticVocabularyTable(
             tf.lookup.KeyValueTensorInitializer(keys, tf.range(len(vocab), dtype=tf.int64)),
             num_oov_buckets=self.num_oov_buckets,
         )
-        self.embeddings = self.add_weight(
-            name="embeddings",
-            shape=np.shape(table),
+        self.embeddings = self._table("embeddings", table)
+        self.subwords = None if subwords is None else self._table("subwords", subwords.vectors)
+        self.ngram_lengths = (3, 6) if subwords is None else (subwords.min_n, subwords.max_n)
+
+    def _table(self, name: str, values: np.ndarray) -> tf.Variable:
+        return self.add_weight(
+            name=name,
+            shape=np.shape(values),
             dtype=tf.float32,
-            initializer=keras.initializers.Constant(np.asarray(table, dtype=np.float32)),
+            initializer=keras.initializers.Constant(np.asarray(values, dtype=np.float32)),
             trainable=self.trainable,
         )
 
     def call(self, texts: tf.Tensor) -> tf.Tensor:
         texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])
-        return embed_tokens(tf_tokenize(texts, self.lowercase), self.lookup, self.embeddings)
+        tokens = tf_tokenize(texts, self.lowercase)
+        return embed_tokens(tokens, self.lookup, self.embeddings, self.subwords, self.ngram_lengths, self.vocab_size)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return (input_shape[0], self.embeddings.shape[1])

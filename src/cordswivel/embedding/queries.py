@@ -84,7 +84,7 @@ def _as_list(terms: Term | Sequence[Term] | None) -> list[Term]:
 
 def term_vector(emb: TextEmbedding, term: Term) -> tuple[np.ndarray, int]:
     """(vector, vocabulary id or -1) of a word, phrase or vector; a term none of whose tokens is in the
-    vocabulary is an ``OutOfVocabularyError``."""
+    vocabulary or has a subword vector is an ``OutOfVocabularyError``."""
     if isinstance(term, np.ndarray):
         vector = np.asarray(term, dtype=np.float32)
         if vector.shape != (emb.embedding_dim,):
@@ -96,9 +96,9 @@ def term_vector(emb: TextEmbedding, term: Term) -> tuple[np.ndarray, int]:
     if index >= 0:
         return emb.vectors[index], index
     tokens = emb.tokenize(term)
-    if not any(t in emb for t in tokens):
+    if not any(t in emb or emb.subword_vector(t) is not None for t in tokens):
         raise OutOfVocabularyError(term)
-    return emb.embed([term])[0], -1
+    return emb.embed([term])[0], -1  # a phrase, or a word from its subwords
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -20,13 +20,12 @@ import hashlib
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..config import ANALOGY_METHODS, ANALOGY_RESTRICT_VOCAB
+from ..config import ANALOGY_METHODS, ANALOGY_RESTRICT_VOCAB, SubwordConfig
 from ..corpus.tokenizer import tokenize
 from ..counting.vocab import Vocabulary
 from ..errors import ConfigError, ModelFormatError, OutOfVocabularyError
@@ -34,24 +33,13 @@ from ..fileio import atomic_directory, atomic_save_npy, atomic_write_json, read_
 from . import queries
 from .analogies import AnalogyResult, evaluate_word_analogies
 from .queries import Term
+from .subwords import SUBWORDS_FILE, SubwordTable, fit_subwords
+from .wordpairs import WordPairsResult, evaluate_word_pairs
 
 FORMAT = "cordswivel-embedding"
 FORMAT_VERSION = 1
 VECTORS_FILE = "vectors.npy"
-
-
-@dataclass(frozen=True)
-class WordPairsResult:
-    """Agreement of model similarities with human scores (as gensim's ``evaluate_word_pairs``)."""
-
-    pearson: float
-    spearman: float
-    pairs_covered: int
-    pairs_total: int
-
-    @property
-    def oov_ratio(self) -> float:
-        return 1.0 - self.pairs_covered / self.pairs_total if self.pairs_total else 0.0
+SUBWORD_CACHE = 100_000  # subword vectors of unseen tokens kept (a dict, cleared when full)
 
 
 class TextEmbedding:
@@ -70,6 +58,7 @@ class TextEmbedding:
         lowercase: bool = False,
         num_oov_buckets: int = 1,
         config: dict[str, Any] | None = None,
+        subwords: SubwordTable | None = None,
     ) -> None:
         table = np.asarray(table, dtype=np.float32)
         if num_oov_buckets < 1:
@@ -83,8 +72,14 @@ class TextEmbedding:
         self.lowercase = lowercase
         self.num_oov_buckets = num_oov_buckets
         self.config = dict(config or {})  # what made it: training settings, corpus statistics
+        if subwords is not None and subwords.vectors.shape[1] != table.shape[1]:
+            raise ModelFormatError(
+                f"subword vectors have {subwords.vectors.shape[1]} dimensions, words {table.shape[1]}"
+            )
+        self.subwords = subwords  # n-gram vectors for tokens outside the vocabulary, if fit
         self._unit: np.ndarray | None = None
         self._norms: np.ndarray | None = None
+        self._subword_cache: dict[str, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ properties
     @property
@@ -113,8 +108,9 @@ class TextEmbedding:
         return word in self._vocab
 
     def __getitem__(self, word: str) -> np.ndarray:
-        """The vector of a vocabulary word (``OutOfVocabularyError``, a ``KeyError``, otherwise)."""
-        return self.vectors[self._index(word)]
+        """The vector of a vocabulary word, or of another word from its subwords where the model has
+        them, as gensim's FastText (``OutOfVocabularyError``, a ``KeyError``, otherwise)."""
+        return self.word_vector(word)[0]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={len(self)}, embedding_dim={self.embedding_dim})"
@@ -151,6 +147,7 @@ class TextEmbedding:
             self.table,
             lowercase=self.lowercase,
             num_oov_buckets=self.num_oov_buckets,
+            subwords=self.subwords,
             trainable=trainable,
             name=name,
         )
@@ -166,20 +163,65 @@ class TextEmbedding:
                 raise TypeError(f"embed() item {k} is {type(text).__name__}, expected str")
             tokens = self.tokenize(text)
             if tokens:
-                rows = self.table[self.token_ids(tokens)]
+                ids = self.token_ids(tokens)
+                rows = self.table[ids]
+                if self.subwords is not None and (ids >= len(self._vocab)).any():
+                    rows = rows.copy()
+                    for position in np.flatnonzero(ids >= len(self._vocab)):
+                        vector = self.subword_vector(tokens[position])
+                        if vector is not None:
+                            rows[position] = vector
                 out[k] = rows.sum(axis=0, dtype=np.float64) / math.sqrt(len(tokens))
         return out
+
+    def subword_vector(self, token: str) -> np.ndarray | None:
+        """The vector of a token outside the vocabulary from its character n-grams (``subwords``), or
+        None without subwords or where none of its n-grams is in a bucket a vocabulary word uses."""
+        if self.subwords is None:
+            return None
+        if token not in self._subword_cache:
+            if len(self._subword_cache) >= SUBWORD_CACHE:
+                self._subword_cache.clear()
+            vectors, known = self.subwords.word_vectors([token])
+            self._subword_cache[token] = vectors[0] if known[0] else None
+        return self._subword_cache[token]
+
+    def with_subwords(self, config: SubwordConfig = SubwordConfig()) -> TextEmbedding:
+        """A copy of this model with subword vectors fit to its word vectors (``subwords.fit_subwords``);
+        ``config.buckets`` 0 gives a copy without them. The word vectors are unchanged. (A TF-Hub module
+        gives a ``TextEmbedding`` of its vocabulary and matrix: its own graph knows no subwords.)"""
+        config.validate()
+        settings = {k: v for k, v in self.config.items() if k not in ("subwords", "vectors_sha256")}
+        if not config.buckets:
+            return type(self)(
+                self._vocab, self.table, lowercase=self.lowercase, num_oov_buckets=self.num_oov_buckets, config=settings
+            )
+        fit = fit_subwords(self.vocab, self.vectors, self.counts, config)
+        settings["subwords"] = {**config.to_dict(), "relative_error": fit.relative_error}
+        return TextEmbedding(
+            self._vocab,
+            self.table,
+            lowercase=self.lowercase,
+            num_oov_buckets=self.num_oov_buckets,
+            config=settings,
+            subwords=fit.table,
+        )
+
+    def word_vector(self, word: str) -> tuple[np.ndarray, bool]:
+        """(vector, from subwords?) of a word: its trained vector, else its subword vector; a word with
+        neither is an ``OutOfVocabularyError``."""
+        index = self._vocab.get(word)
+        if index >= 0:
+            return self.vectors[index], False
+        vector = self.subword_vector(word)
+        if vector is None:
+            raise OutOfVocabularyError(word)
+        return vector, True
 
     # ------------------------------------------------------------------ word queries
     def index_of(self, word: str) -> int:
         """The word's row in ``vectors``, or -1."""
         return self._vocab.get(word)
-
-    def _index(self, word: str) -> int:
-        index = self._vocab.get(word)
-        if index < 0:
-            raise OutOfVocabularyError(word)
-        return index
 
     @property
     def norms(self) -> np.ndarray:
@@ -195,9 +237,16 @@ class TextEmbedding:
         return self._unit
 
     def similarity(self, word_a: str, word_b: str) -> float:
-        """Cosine similarity of two vocabulary words."""
-        unit = self._unit_vectors()
-        return float(unit[self._index(word_a)] @ unit[self._index(word_b)])
+        """Cosine similarity of two words (vocabulary words, or others from their subwords)."""
+        a, b = self._unit_vector(word_a), self._unit_vector(word_b)
+        return float(a @ b)
+
+    def _unit_vector(self, word: str) -> np.ndarray:
+        index = self._vocab.get(word)
+        if index >= 0:
+            return self._unit_vectors()[index]
+        vector = self.word_vector(word)[0]
+        return vector / max(float(np.linalg.norm(vector)), 1e-30)
 
     def most_similar(
         self,
@@ -271,70 +320,9 @@ class TextEmbedding:
     def evaluate_word_pairs(
         self, path: str | os.PathLike, *, delimiter: str | None = None, case_insensitive: bool = False
     ) -> WordPairsResult:
-        """Pearson and Spearman correlation of cosine similarity with a ``word word score`` file.
-
-        Fields are split on ``delimiter``, by default on tabs where a line has one, else on
-        whitespace (the published sets use either, with LF or CRLF line ends). Lines starting with
-        ``#`` are comments, and a first line whose score is not a number is a header; pairs with an
-        unknown word are left out and counted. With ``case_insensitive`` words are compared in upper
-        case, as gensim's ``evaluate_word_pairs`` does: a word stands for its most frequent case
-        variant in the vocabulary. The correlations are NaN with fewer than two distinct pairs covered.
-        A file with no pairs, a score that is not a finite number, or text that is not UTF-8 is a
-        ``ModelFormatError`` naming the file and line.
-        """
-        path = Path(path)
-        folded = self._case_insensitive_index() if case_insensitive else None
-
-        def word_id(word: str) -> int:
-            return folded.get(word.upper(), -1) if folded is not None else self._vocab.get(word)
-
-        unit = self._unit_vectors()
-        model, human, total, first = [], [], 0, True
-        with open(path, "rb") as handle:  # decoded line by line, so that an error names its line
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError:
-                    raise ModelFormatError(f"{path}:{number}: not UTF-8 text") from None
-                line = line.rstrip("\r\n") if delimiter is not None else line.strip()  # a stray tab at the end too
-                if not line.strip() or line.startswith("#"):
-                    continue
-                header, first = first, False
-                parts = line.split(delimiter if delimiter is not None else ("\t" if "\t" in line else None))
-                if len(parts) != 3:
-                    raise ModelFormatError(f"{path}:{number}: expected 'word word score', got {len(parts)} fields")
-                try:
-                    score = float(parts[2])
-                except ValueError:
-                    if header:  # a first line like "word1 word2 score"
-                        continue
-                    raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
-                if not np.isfinite(score):
-                    raise ModelFormatError(f"{path}:{number}: score {parts[2]!r} is not a finite number")
-                total += 1
-                a, b = word_id(parts[0]), word_id(parts[1])
-                if a >= 0 and b >= 0:
-                    model.append(float(unit[a] @ unit[b]))
-                    human.append(score)
-        if total == 0:
-            raise ModelFormatError(f"{path}: no word pairs ('word word score' lines)")
-        if len(model) < 2 or np.ptp(model) == 0 or np.ptp(human) == 0:  # no correlation to speak of
-            return WordPairsResult(float("nan"), float("nan"), len(model), total)
-        from scipy import stats  # imported when used: SciPy takes a while to import
-
-        return WordPairsResult(
-            pearson=float(stats.pearsonr(model, human).statistic),
-            spearman=float(stats.spearmanr(model, human).statistic),
-            pairs_covered=len(model),
-            pairs_total=total,
-        )
-
-    def _case_insensitive_index(self) -> dict[str, int]:
-        """Upper-cased word -> id of its first (most frequent) case variant."""
-        index: dict[str, int] = {}
-        for i, word in enumerate(self.vocab):
-            index.setdefault(word.upper(), i)
-        return index
+        """Pearson and Spearman correlation of cosine similarity with a ``word word score`` file, as
+        gensim's method of this name (``wordpairs.evaluate_word_pairs``)."""
+        return evaluate_word_pairs(self, path, delimiter=delimiter, case_insensitive=case_insensitive)
 
     # ------------------------------------------------------------------ files
     def save(
@@ -345,6 +333,8 @@ class TextEmbedding:
         with atomic_directory(directory, overwrite=overwrite) as tmp:
             self._vocab.save(tmp)
             atomic_save_npy(tmp / VECTORS_FILE, self.table)
+            if self.subwords is not None:
+                atomic_save_npy(tmp / SUBWORDS_FILE, self.subwords.vectors)
             for name, text in (extra_files or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
             config = dict(self.config)
@@ -357,6 +347,15 @@ class TextEmbedding:
                 tokenizer={"lowercase": self.lowercase},
                 vectors_sha256=hashlib.sha256(self.table.tobytes()).hexdigest(),
             )
+            config.pop("subwords", None)
+            if self.subwords is not None:
+                config["subwords"] = {
+                    **self.config.get("subwords", {}),  # how they were fit
+                    "buckets": self.subwords.buckets,
+                    "min_n": self.subwords.min_n,
+                    "max_n": self.subwords.max_n,
+                    "sha256": hashlib.sha256(self.subwords.vectors.tobytes()).hexdigest(),
+                }
             atomic_write_json(tmp / "config.json", config)
         return directory
 
@@ -392,4 +391,23 @@ class TextEmbedding:
             lowercase=bool(config["tokenizer"]["lowercase"]),
             num_oov_buckets=int(config["num_oov_buckets"]),
             config=config,
+            subwords=_load_subwords(directory, config),
         )
+
+
+def _load_subwords(directory: Path, config: dict[str, Any]) -> SubwordTable | None:
+    """The model's subword table, checked against config.json, or None if it has none."""
+    settings = config.get("subwords")
+    if not settings:
+        return None
+    path = directory / SUBWORDS_FILE
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ModelFormatError(f"{path}: cannot read ({exc})") from None
+    expected = (settings.get("buckets"), config["embedding_dim"])
+    if vectors.shape != expected or vectors.dtype != np.float32:
+        raise ModelFormatError(f"{path}: {vectors.dtype} {vectors.shape}, expected float32 {expected}")
+    if settings.get("sha256") and hashlib.sha256(vectors.tobytes()).hexdigest() != settings["sha256"]:
+        raise ModelFormatError(f"{path}: checksum does not match config.json")
+    return SubwordTable(vectors, int(settings["min_n"]), int(settings["max_n"]))

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..config import CooccurConfig, SwivelConfig
+from ..config import CooccurConfig, SubwordConfig, SwivelConfig
 from ..corpus.reader import open_corpus
 from ..counting.cooccur import count_cooccurrences
 from ..counting.execution import Progress
 from ..counting.shards import CooccurrenceShards
+from ..embedding.subwords import fit_subwords
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError
 from ..fileio import check_output_free, made_directory, output_lock, read_json
@@ -67,6 +68,7 @@ def run_training(
     cooccur_dir: str | os.PathLike | None = None,
     cooccur_config: CooccurConfig = CooccurConfig(),
     swivel_config: SwivelConfig = SwivelConfig(),
+    subword_config: SubwordConfig = SubwordConfig(),
     workers: int | None = None,
     scheduler: str | None = None,
     memory_limit: int | str | None = None,
@@ -77,12 +79,13 @@ def run_training(
     count_progress: Progress | None = None,
     epoch_progress: Callable[[int, int], Any] | None = None,
 ) -> TrainingResult:
-    """Train Swivel embeddings from corpus files or from counted shards, save the model at
-    ``out_dir``, and say how training went."""
+    """Train Swivel embeddings from corpus files or from counted shards, fit their subword vectors
+    (``subword_config.buckets`` 0: none), save the model at ``out_dir``, and say how training went."""
     if (corpus is None) == (cooccur_dir is None):
         raise ConfigError("give CORPUS paths or --cooccur DIR (one of them)")
     swivel_config.validate()
     cooccur_config.validate()
+    subword_config.validate()
     out_dir, work = Path(out_dir), work_dir_for(out_dir)
     check_output_free(out_dir, overwrite)
     with output_lock(out_dir):  # a second run into OUT (or its OUT.partial) fails at once
@@ -145,7 +148,16 @@ def run_training(
                 "stop_reason": trainer.stop_reason_,
                 "matmul_precision": trainer.precision_,
             }
-            embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
+            subwords = None
+            if subword_config.buckets:
+                fit = fit_subwords(
+                    shards.vocab.tokens, trainer.vectors_, shards.vocab.counts, subword_config, log=log.info
+                )
+                subwords = fit.table
+                config["subwords"] = {**subword_config.to_dict(), "relative_error": fit.relative_error}
+            embedding = TextEmbedding(
+                shards.vocab, table, lowercase=shards.config.lowercase, config=config, subwords=subwords
+            )
             embedding.save(
                 out_dir,
                 overwrite=overwrite,
