@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from cordswivel.config import ServeConfig
+from cordswivel.config import ServeConfig, SubwordConfig
 from cordswivel.explorer.backend import Explorer
 from cordswivel.explorer.serve import create_app, plotly_js
 from cordswivel.tutorial.analysis import similarity_matrix
@@ -66,7 +66,8 @@ def test_health_models_and_page(client):
 def test_neighbors_equal_the_python_api(client):
     data = client.get("/api/neighbors", params={"word": "virus", "k": 4, "model": "b"}).json()
     expected = word_model(seed=1).most_similar("virus", 4)
-    assert data == {"word": "virus", "model": "b", "neighbors": [{"word": w, "cosine": c} for w, c in expected]}
+    neighbours = [{"word": w, "cosine": c} for w, c in expected]
+    assert data == {"word": "virus", "model": "b", "subword": False, "neighbors": neighbours}
     assert client.get("/api/neighbors", params={"word": "virus"}).json()["model"] == "a"
     assert len(client.get("/api/neighbors", params={"word": "virus"}).json()["neighbors"]) == 9  # k 10, 10 words
 
@@ -113,6 +114,17 @@ def test_analogy_rank_drift_and_map_equal_the_python_api(client):
     assert data["method"] == "tsne" and data["explained_variance_ratio"] is None and len(data["cluster"]) == 10
     assert all(set(c) == {"id", "label", "size", "x", "y"} for c in data["clusters"])
     assert "tsne" in client.get("/api/models").json()["map_methods"]
+
+
+def test_an_unseen_word_gets_neighbours_from_its_subwords():
+    model = word_model().with_subwords(SubwordConfig(buckets=512))
+    with TestClient(create_app(Explorer({"a": model}))) as client:
+        data = client.get("/api/neighbors", params={"word": "viruses", "k": 3}).json()
+        assert data["subword"] is True and data["neighbors"][0]["word"] == model.most_similar("viruses", 3)[0][0]
+        data = client.post("/api/similarity", json={"terms": ["viruses", "virus", "qqqq qqqq"]}).json()
+        unknown = model.subword_vector("qqqq") is None  # with 512 buckets an n-gram may share a word's bucket
+        assert data["subword"] == ["viruses", *([] if unknown else ["qqqq qqqq"])]
+        assert data["oov"] == (["qqqq qqqq"] if unknown else [])
 
 
 def test_drift_needs_two_models():

@@ -307,6 +307,8 @@ def heatmap(args: argparse.Namespace) -> int:
     plot_heatmap(result, args.out)
     if result.oov:
         print(f"not in vocabulary (the model's OOV vector): {', '.join(result.oov)}", file=sys.stderr)
+    if result.subword:
+        print(f"not in vocabulary (built from subwords): {', '.join(result.subword)}", file=sys.stderr)
     for term, neighbours in neighbour_table(model, terms, k=args.k):
         print(f"{term}: " + (", ".join(f"{w} ({s:.3f})" for w, s in neighbours) or "not in vocabulary"))
     print(f"heatmap -> {args.out}")

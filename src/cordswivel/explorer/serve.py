@@ -135,7 +135,9 @@ def create_app(explorer: Explorer) -> Starlette:
             raise HTTPException(422, "missing query parameter 'word'")
         name, _ = explorer.model(request.query_params.get("model"))
         found = explorer.neighbours(word, _int_param(request, "k", 10), name)
-        return JSONResponse({"word": word, "model": name, "neighbors": [{"word": w, "cosine": c} for w, c in found]})
+        neighbours = [{"word": w, "cosine": c} for w, c in found]
+        subword = word not in explorer.models[name]  # no vocabulary entry: its vector came from its subwords
+        return JSONResponse({"word": word, "model": name, "subword": subword, "neighbors": neighbours})
 
     async def complete(request: Request) -> Response:
         name, _ = explorer.model(request.query_params.get("model"))
@@ -161,6 +163,7 @@ def create_app(explorer: Explorer) -> Starlette:
                 "terms": list(result.terms),
                 "cosine": result.cosine,
                 "oov": list(result.oov),
+                "subword": list(result.subword),
                 "matrix": result.matrix.tolist(),
             }
         )

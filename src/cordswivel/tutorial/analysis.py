@@ -22,12 +22,14 @@ TUTORIAL_GROUPS = (("coronavirus", "SARS", "MERS"), ("Italy", "Spain", "Europe")
 
 @dataclass(frozen=True)
 class SimilarityMatrix:
-    """Pairwise similarities of terms' embeddings; ``oov`` lists terms with no known token."""
+    """Pairwise similarities of terms' embeddings; ``oov`` lists terms with no known token (on the OOV
+    vector), ``subword`` those whose unknown tokens all have subword vectors."""
 
     terms: tuple[str, ...]
     matrix: np.ndarray  # (n, n)
     cosine: bool
     oov: tuple[str, ...]
+    subword: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,18 @@ def similarity_matrix(
     (or cosine similarities). Terms are embedded as texts, as the module embeds them."""
     terms = tuple(terms)
     vectors = embedding.embed(list(terms)).astype(np.float64)
-    oov = tuple(t for t in terms if not any(token in embedding for token in embedding.tokenize(t)))
+
+    def known(token: str) -> bool:
+        return token in embedding or embedding.subword_vector(token) is not None
+
+    oov = tuple(t for t in terms if not any(known(token) for token in embedding.tokenize(t)))
+    subword = tuple(
+        t
+        for t in terms
+        if t not in oov
+        and any(token not in embedding for token in embedding.tokenize(t))
+        and all(known(token) for token in embedding.tokenize(t))
+    )
     if cosine:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit = vectors / np.where(norms > 0, norms, 1.0)
@@ -54,7 +67,7 @@ def similarity_matrix(
         matrix = vectors @ vectors.T
         peak = matrix.max()
         matrix = matrix / peak if peak > 0 else matrix
-    return SimilarityMatrix(terms, matrix, cosine, oov)
+    return SimilarityMatrix(terms, matrix, cosine, oov, subword)
 
 
 def plot_heatmap(result: SimilarityMatrix, path: str | os.PathLike, *, title: str | None = None) -> Path:
@@ -101,5 +114,12 @@ def group_cosines(embedding: TextEmbedding, groups: Sequence[Sequence[str]] = TU
 def neighbour_table(
     embedding: TextEmbedding, terms: Iterable[str] = TUTORIAL_TERMS, k: int = HEATMAP_NEIGHBOURS
 ) -> list[tuple[str, list[tuple[str, float]]]]:
-    """(term, its k nearest words with cosine) for each term; an out-of-vocabulary term gets []."""
-    return [(term, embedding.most_similar(term, k) if term in embedding else []) for term in terms]
+    """(term, its k nearest words with cosine) for each term (a word outside the vocabulary by its
+    subword vector, where the model has one); a term with no vector gets []."""
+    return [
+        (
+            term,
+            embedding.most_similar(term, k) if term in embedding or embedding.subword_vector(term) is not None else [],
+        )
+        for term in terms
+    ]

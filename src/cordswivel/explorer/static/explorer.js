@@ -70,6 +70,7 @@ async function searchWord(word) {
 function neighbourTable(result, shared, comparing) {
   const box = element("div", { class: "neighbours", "data-model": result.model });
   box.append(element("h3", {}, result.model));
+  if (result.subword) box.append(element("p", { class: "muted subword" }, `${result.word}: not in the vocabulary, built from its subwords`));
   if (result.error) {
     box.append(element("p", { class: "error" }, result.error));
     return box;
@@ -125,7 +126,10 @@ async function drawTerms(termsText, link = true) {
     const cosine = $("cosine").checked;
     const data = await api("/api/similarity", { terms, cosine, model: currentModel() });
     drawHeatmap("heatmap", data.terms, data.matrix, cosine ? "cosine similarity" : "inner product / max");
-    $("heatmap-oov").textContent = data.oov.length ? `not in the vocabulary (the model's OOV vector): ${data.oov.join(", ")}` : "";
+    const notes = [];
+    if (data.oov.length) notes.push(`not in the vocabulary (the model's OOV vector): ${data.oov.join(", ")}`);
+    if (data.subword.length) notes.push(`not in the vocabulary, built from subwords: ${data.subword.join(", ")}`);
+    $("heatmap-oov").textContent = notes.join("; ");
     setStatus("");
   } catch (error) { setStatus(error.message, true); }
 }
