@@ -3,6 +3,7 @@ stem family, unchanged vocabulary vectors, and the SavedModel equal to embed on 
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 import cordswivel
 from cordswivel.config import CooccurConfig, SubwordConfig, SwivelConfig
 from cordswivel.embedding.layers import subword_rows
-from cordswivel.embedding.subwords import SUBWORDS_FILE, char_ngrams, fit_subwords, hash_buckets
+from cordswivel.embedding.subwords import SUBWORDS_FILE, char_ngrams, fit_subwords, ngram_buckets, ngram_hash
 from cordswivel.embedding.vectors import TextEmbedding
 from cordswivel.errors import ModelFormatError, OutOfVocabularyError
 from cordswivel.pipeline.train import train_embeddings
@@ -30,8 +31,15 @@ def test_ngrams_and_buckets_are_the_graphs():
         *("<virus", "virus>"),
     ]
     assert char_ngrams("a") == ["<a>"] and char_ngrams("é", 3, 3) == ["<é>"]
-    expected = [hash_buckets(char_ngrams(w), 1000).tolist() for w in WORDS]
-    assert subword_rows(tf.constant(WORDS), 1000, 3, 6).to_list() == expected
+    buckets, owner = ngram_buckets(WORDS, 1000)
+    for k, word in enumerate(WORDS):  # the vectorised hash is the n-gram by n-gram definition
+        assert sorted(buckets[owner == k]) == sorted(ngram_hash(g) % 1000 for g in char_ngrams(word))
+    graph_buckets, graph_owner = (t.numpy() for t in subword_rows(tf.constant(WORDS), 1000, 3, 6))
+    np.testing.assert_array_equal(graph_buckets, buckets)  # the SavedModel's graph computes the same
+    np.testing.assert_array_equal(graph_owner, owner)
+    assert ngram_hash("<vi") == ((ord("<") + 1) * 1_000_003**2 + (ord("v") + 1) * 1_000_003 + ord("i") + 1) % (
+        2**31 - 1
+    )
 
 
 def test_fit_equals_a_dense_ridge_solve():
@@ -44,7 +52,7 @@ def test_fit_equals_a_dense_ridge_solve():
     fit = fit_subwords(words, vectors, counts, config)
     a = np.zeros((len(words), 97))  # the reference: normal equations, dense, in float64
     for k, word in enumerate(words):
-        grams = hash_buckets(char_ngrams(word), 97)
+        grams = [ngram_hash(g) % 97 for g in char_ngrams(word)]
         np.add.at(a[k], grams, 1 / np.sqrt(len(grams)))
     c = counts**0.5 / (counts**0.5).mean()
     expected = np.linalg.solve(a.T @ (c[:, None] * a) + 0.5 * np.eye(97), a.T @ (c[:, None] * vectors))
@@ -125,6 +133,11 @@ def test_model_files_are_checked(families, tmp_path):
         cordswivel.load(tmp_path / "m")
     np.save(tmp_path / "m" / SUBWORDS_FILE, np.zeros((10, 16), np.float32))
     with pytest.raises(ModelFormatError, match="expected float32"):
+        cordswivel.load(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["subwords"]["hash"] = "fingerprint64"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="fit them again"):  # buckets from another hash: refused
         cordswivel.load(tmp_path / "m")
 
 

@@ -1,15 +1,15 @@
 """Vectors for words the model never saw, from character n-grams fit to the trained word vectors.
 
 fastText's scheme (Bojanowski et al. 2017): a word is wrapped in ``<`` and ``>`` and cut into its
-character n-grams, n from 3 to 6, each hashed into one of ``buckets`` rows (TensorFlow's
-``Fingerprint64(n-gram) % buckets``, the hash of the module's OOV buckets, so the SavedModel computes
-the same rows in its graph). A word's subword vector combines its n-grams' rows as the module combines
-tokens: sum / sqrt(count). Unlike fastText the rows are not trained with the words: they are fit
-afterwards so that each vocabulary word's subword vector approximates its trained vector (Zhao et al.
-2018, bag-of-subwords), a ridge least squares weighted by corpus frequency, solved by preconditioned
-conjugate gradients in seconds. Vocabulary words keep their trained vectors; a subword vector is used
-only for a token outside the vocabulary, and the OOV row only for one whose n-grams all fall in
-buckets no vocabulary word uses.
+character n-grams, n from 3 to 6, each hashed into one of ``buckets`` rows (an integer polynomial hash
+of the code points that NumPy and the SavedModel's graph compute alike). A word's subword vector
+combines its n-grams' rows as the module combines tokens: sum / sqrt(count). Unlike fastText the rows
+are not trained with the words: they are fit afterwards so that each vocabulary word's subword vector
+approximates its trained vector (Zhao et al. 2018, bag-of-subwords), a ridge least squares (words
+weighted by a power of their count, 0 by default), solved by preconditioned conjugate gradients in
+seconds. Vocabulary words keep their trained vectors; a subword vector is used only for a token
+outside the vocabulary, and the OOV row only for one whose n-gram rows sum to zero (buckets no
+vocabulary word uses).
 """
 
 from __future__ import annotations
@@ -27,21 +27,48 @@ from ..errors import ConfigError
 SUBWORDS_FILE = "subwords.npy"  # in a model directory: the (buckets, dim) float32 n-gram vectors
 
 
+# An n-gram's bucket: a polynomial hash of its code points, (h * BASE + code + 1) mod MODULUS, then mod
+# buckets. Exact in int64 (MODULUS * BASE < 2^51), so NumPy here and TensorFlow in the SavedModel's graph
+# (``layers.subword_rows``) compute the same buckets, and Python needs no TensorFlow to embed.
+HASH_BASE = 1_000_003
+HASH_MODULUS = 2**31 - 1
+HASH_NAME = "polynomial-1000003-mod-2147483647"  # recorded in config.json: tables fit with another hash are refused
+
+
 def char_ngrams(word: str, min_n: int = 3, max_n: int = 6) -> list[str]:
-    """The character n-grams of ``<word>``, n from ``min_n`` to ``max_n``, shortest first (as the graph's
-    ``tf.strings.ngrams`` lists them)."""
+    """The character n-grams of ``<word>``, n from ``min_n`` to ``max_n``, shortest first."""
     wrapped = f"<{word}>"
     return [wrapped[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(wrapped) - n + 1)]
 
 
-def hash_buckets(ngrams: Sequence[str], buckets: int) -> np.ndarray:
-    """Bucket of each n-gram: Fingerprint64 of its UTF-8 bytes modulo ``buckets`` (TensorFlow's
-    ``to_hash_bucket_fast``, which the SavedModel runs; imported when used: TensorFlow is slow to load)."""
-    if not ngrams:
-        return np.zeros(0, dtype=np.int64)
-    import tensorflow as tf
+def ngram_hash(ngram: str) -> int:
+    """The hash of one n-gram (before ``% buckets``): the definition ``ngram_buckets`` vectorises."""
+    value = 0
+    for char in ngram:
+        value = (value * HASH_BASE + ord(char) + 1) % HASH_MODULUS
+    return value
 
-    return tf.strings.to_hash_bucket_fast(list(ngrams), buckets).numpy().astype(np.int64)
+
+def ngram_buckets(words: Sequence[str], buckets: int, min_n: int = 3, max_n: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket, word index) of every character n-gram of every word, in word order (by start, then
+    length): the n-grams of ``char_ngrams``, hashed by ``ngram_hash`` mod ``buckets``, all words at once."""
+    wrapped = [f"<{w}>" for w in words]
+    lengths = np.fromiter(map(len, wrapped), dtype=np.int64, count=len(wrapped))
+    codes = np.fromiter((ord(c) + 1 for w in wrapped for c in w), dtype=np.int64, count=int(lengths.sum()))
+    owner = np.repeat(np.arange(len(words)), lengths)
+    limit = np.repeat(np.cumsum(lengths), lengths)  # where each character's word ends
+    positions = np.arange(len(codes))
+    padded = np.concatenate([codes, np.zeros(max_n, dtype=np.int64)])
+    hashes, valid = [], []
+    for n in range(min_n, max_n + 1):
+        value = np.zeros(len(codes), dtype=np.int64)
+        for j in range(n):
+            value = (value * HASH_BASE + padded[j : j + len(codes)]) % HASH_MODULUS
+        hashes.append(value % buckets)
+        valid.append(positions + n <= limit)
+    keep = np.stack(valid, axis=1)  # (characters, widths): n-grams by start, so by word
+    found = np.stack(hashes, axis=1)[keep]
+    return found, np.broadcast_to(owner[:, None], keep.shape)[keep]
 
 
 @dataclass(frozen=True)
@@ -58,21 +85,18 @@ class SubwordTable:
 
     def rows(self, words: Sequence[str]) -> list[np.ndarray]:
         """The bucket rows of each word's n-grams (a row repeats where n-grams share a bucket)."""
-        grams = [char_ngrams(w, self.min_n, self.max_n) for w in words]
-        flat = hash_buckets([g for gs in grams for g in gs], self.buckets)
-        ends = np.cumsum([len(gs) for gs in grams])
-        return np.split(flat, ends[:-1]) if len(grams) else []
+        found, owner = ngram_buckets(words, self.buckets, self.min_n, self.max_n)
+        order = np.argsort(owner, kind="stable")
+        return np.split(found[order], np.cumsum(np.bincount(owner, minlength=len(words)))[:-1]) if len(words) else []
 
     def word_vectors(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(vectors (n, dim), known (n,) bool): each word's sum of n-gram rows / sqrt(count); ``known`` is
-        False for a word whose n-gram rows are all zero (in buckets no vocabulary word uses)."""
+        False where that is zero (its n-grams in buckets no vocabulary word uses), as in the graph."""
         out = np.zeros((len(words), self.vectors.shape[1]), dtype=np.float32)
         known = np.zeros(len(words), dtype=bool)
         for k, rows in enumerate(self.rows(words)):
-            vectors = self.vectors[rows]
-            if vectors.any():
-                out[k] = vectors.sum(axis=0, dtype=np.float32) / np.float32(math.sqrt(len(rows)))
-                known[k] = True
+            out[k] = self.vectors[rows].sum(axis=0, dtype=np.float32) / np.float32(math.sqrt(max(len(rows), 1)))
+            known[k] = out[k].any()
         return out, known
 
 
@@ -103,12 +127,10 @@ def fit_subwords(
     if config.buckets < 1:
         raise ConfigError("fitting subwords needs at least one bucket (--subwords BUCKETS)")
     started = time.perf_counter()
-    grams = [char_ngrams(w, config.min_n, config.max_n) for w in words]
-    lengths = np.array([len(g) for g in grams], dtype=np.int64)
-    columns = hash_buckets([g for gs in grams for g in gs], config.buckets)
+    columns, rows = ngram_buckets(words, config.buckets, config.min_n, config.max_n)
+    lengths = np.bincount(rows, minlength=len(words))
     used_buckets, columns = np.unique(columns, return_inverse=True)  # solve for the buckets words use
-    rows = np.repeat(np.arange(len(words)), lengths)
-    scale = np.repeat(1.0 / np.sqrt(np.maximum(lengths, 1)), lengths).astype(np.float32)
+    scale = (1.0 / np.sqrt(np.maximum(lengths, 1)))[rows].astype(np.float32)
     shape = (len(words), len(used_buckets))
     a = sparse.csr_matrix((scale, (rows, columns)), shape=shape)  # repeated n-grams summed
     counts = np.asarray(counts, dtype=np.float64)

@@ -33,7 +33,7 @@ from ..fileio import atomic_directory, atomic_save_npy, atomic_write_json, read_
 from . import queries
 from .analogies import AnalogyResult, evaluate_word_analogies
 from .queries import Term
-from .subwords import SUBWORDS_FILE, SubwordTable, fit_subwords
+from .subwords import HASH_NAME, SUBWORDS_FILE, SubwordTable, fit_subwords
 from .wordpairs import WordPairsResult, evaluate_word_pairs
 
 FORMAT = "cordswivel-embedding"
@@ -354,6 +354,7 @@ class TextEmbedding:
                     "buckets": self.subwords.buckets,
                     "min_n": self.subwords.min_n,
                     "max_n": self.subwords.max_n,
+                    "hash": HASH_NAME,
                     "sha256": hashlib.sha256(self.subwords.vectors.tobytes()).hexdigest(),
                 }
             atomic_write_json(tmp / "config.json", config)
@@ -401,6 +402,11 @@ def _load_subwords(directory: Path, config: dict[str, Any]) -> SubwordTable | No
     if not settings:
         return None
     path = directory / SUBWORDS_FILE
+    if settings.get("hash") != HASH_NAME:
+        raise ModelFormatError(
+            f"{directory}: its subwords were hashed with {settings.get('hash', 'an older scheme')!r}, not "
+            f"{HASH_NAME!r}: fit them again (cordswivel subwords MODEL --out MODEL2)"
+        )
     try:
         vectors = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
