@@ -13,7 +13,7 @@ import os as _os
 # effect if TensorFlow is imported after cordswivel; set TF_ENABLE_ONEDNN_OPTS=0 to opt out.
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from .config import ClassifierConfig, CooccurConfig, SwivelConfig
+from .config import ClassifierConfig, CooccurConfig, SubwordConfig, SwivelConfig
 from .corpus.reader import open_corpus
 from .corpus.tokenizer import tokenize
 from .counting.cooccur import count_cooccurrences
@@ -47,6 +47,7 @@ __all__ = [
     "DataDirError",
     "ModelFormatError",
     "OutOfVocabularyError",
+    "SubwordConfig",
     "SwivelConfig",
     "SwivelTrainer",
     "TextEmbedding",
