@@ -18,38 +18,10 @@ import pytest
 
 from cordswivel import commands
 from cordswivel.cli import build_parser, main
-from cordswivel.config import ClassifierConfig, CooccurConfig, SwivelConfig
 from cordswivel.counting.vocab import Vocabulary
 from cordswivel.embedding.vectors import TextEmbedding
 
 from helpers import children_of, in_child, run_cli, word_model, world_readable_dir
-
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-COMMANDS = sorted(next(a for a in build_parser()._actions if a.dest == "command").choices)
-
-
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_and_a_readme_line(capsys, command):
-    with pytest.raises(SystemExit) as info:
-        main([command, "--help"])
-    assert info.value.code == 0
-    out = capsys.readouterr().out
-    assert out.startswith(f"usage: cordswivel {command}") and len(out) > 200
-    assert f"cordswivel {command} " in README
-
-
-def test_defaults_come_from_the_settings_classes():
-    parser = build_parser()
-    train = parser.parse_args(["train", "c.txt", "--out", "m"])
-    assert (train.dim, train.epochs, train.window, train.min_count) == (
-        SwivelConfig().embedding_dim,
-        SwivelConfig().epochs,
-        CooccurConfig().window,
-        CooccurConfig().min_count,
-    )
-    scicite = parser.parse_args(["scicite", "m", "--out", "o"])
-    config = ClassifierConfig()
-    assert (scicite.epochs, scicite.batch_size, scicite.seed) == (config.epochs, config.batch_size, config.seed)
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):

@@ -56,6 +56,7 @@ def trained(tmp_path_factory):
         1,
     )
     assert result.returncode == 0, result.stderr
+    cordswivel.load(root / "model").with_subwords(cordswivel.SubwordConfig(buckets=0)).save(root / "plain")
     return root, words
 
 
@@ -69,16 +70,21 @@ def test_train_then_query(trained):
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()
     assert first.startswith("g0w0: g0w") and first.count("g0w") == 4
-    assert second == "nothere: not in vocabulary"
+    assert second.startswith("nothere (not in vocabulary: from its subwords): g")  # train fits subwords by default
+    result = run_cli("neighbors", root / "plain", "nothere", "-k", 3)  # the model without subwords
+    assert result.stdout == "nothere: not in vocabulary\n"
     result = run_cli("embed", root / "model", "g1w1 g1w2", "")
     data = json.loads(result.stdout)
     np.testing.assert_allclose(data[0]["embedding"], model.embed(["g1w1 g1w2"])[0], atol=1e-6)
     assert not any(data[1]["embedding"])
     pairs = root / "pairs.tsv"
-    pairs.write_text("g0w0\tg0w1\t10\ng0w0\tg1w0\t1\ng2w3\tg2w4\t9\ng2w3\tg3w4\t2\nfoo\tbar\t1\n")
+    pairs.write_text("g0w0\tg0w1\t10\ng0w0\tg1w0\t1\ng2w3\tg2w4\t9\ng2w3\tg3w4\t2\ng0w0s\tg1w1\t1\n")
     result = run_cli("evaluate-pairs", root / "model", pairs)
     scores = json.loads(result.stdout)
-    assert scores["pairs_covered"] == 4 and scores["pairs_total"] == 5 and scores["spearman"] > 0.5
+    assert scores["pairs_covered"] == 5 and scores["pairs_subword"] == 1 and scores["pairs_total"] == 5
+    assert scores["spearman_in_vocabulary"] > 0.5
+    result = run_cli("evaluate-pairs", root / "plain", pairs)
+    assert json.loads(result.stdout)["pairs_covered"] == 4
 
 
 def test_train_from_corpus_in_one_command_and_refuses_to_overwrite(trained):
@@ -109,10 +115,12 @@ def test_train_from_corpus_in_one_command_and_refuses_to_overwrite(trained):
 
 def test_heatmap_scicite_and_predict_commands(trained):
     root, _ = trained
-    result = run_cli("heatmap", root / "model", "g0w0", "g0w1", "g1w0", "nothere", "--out", root / "heat.png", "-k", 2)
+    result = run_cli("heatmap", root / "plain", "g0w0", "g0w1", "g1w0", "nothere", "--out", root / "heat.png", "-k", 2)
     assert result.returncode == 0, result.stderr
     assert (root / "heat.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "not in vocabulary (the model's OOV vector): nothere" in result.stderr
+    result = run_cli("heatmap", root / "model", "g0w0", "g0w0s", "--out", root / "heat2.png")
+    assert "not in vocabulary (built from subwords): g0w0s" in result.stderr
     scicite = root / "scicite"
     scicite.mkdir()
     labels = ["method", "background", "result"]
@@ -179,7 +187,7 @@ def test_query_commands_fail_with_one_line(trained):
     root, words = trained
     (root / "bad.txt").write_bytes(b": s\na b c\n")
     for args, code, message in (
-        (("analogy", root / "model", "--positive", "nowhere"), 1, "'nowhere' not in vocabulary"),
+        (("analogy", root / "plain", "--positive", "nowhere"), 1, "'nowhere' not in vocabulary"),
         (("rank", root / "model", words[0][0], "--candidates", root / "none.txt"), 1, "none.txt"),
         (("evaluate-analogies", root / "model", root / "bad.txt"), 1, "bad.txt:2: expected four words"),
         (("compare", root / "model", root / "model", "--min-count", 10**9), 2, "share 0 words"),

@@ -17,7 +17,7 @@ ROOT = PACKAGE.parents[1]
 # the pipeline's stages, lowest first: each may import the ones before it and the shared helpers
 STAGES = ["corpus", "counting", "training", "embedding", "tutorial", "explorer", "pipeline"]
 HELPERS = {"config", "errors", "fileio", "logs", "data", "lazy", "jitcache"}  # import only each other
-INTERFACE = {"cli", "commands"}  # the command line, over everything
+INTERFACE = {"cli", "options", "commands"}  # the command line, over everything
 MODULES = sorted(
     ".".join(p.relative_to(PACKAGE).with_suffix("").parts)
     for p in PACKAGE.rglob("*.py")

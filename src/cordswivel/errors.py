@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import errno
 import os
 
 
@@ -95,3 +96,12 @@ class OutOfVocabularyError(CordswivelError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
         return self.args[0]
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``path: reason`` of an OSError (both paths of a rename), or its text where it names none."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno != errno.ENOSPC and "requested and" in reason:  # NumPy's short write: a full disk
+        reason += " (no space left on the device?)"
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
