@@ -43,6 +43,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/bench_scicite.py
 	$(PY) benchmarks/bench_serve.py
 	$(PY) benchmarks/bench_analogies.py
+	$(PY) benchmarks/bench_subwords.py
 
 clean:
 	rm -rf runs .pytest_cache
