@@ -153,14 +153,21 @@ def test_analogy_rank_and_evaluate_analogies_print_the_apis_answers(trained):
     assert [r["term"] for r in got] == [w for w, _ in expected]
     np.testing.assert_allclose([r["score"] for r in got], [s for _, s in expected], atol=1e-6)
 
-    (root / "candidates.txt").write_text(f"# group 2 and 3\n{words[2][0]}\n{words[3][0]} {words[3][1]}\n\nnot_a_word\n")
+    candidates = [words[2][0], f"{words[3][0]} {words[3][1]}", "not_a_word", f"{words[1][2]}s"]
+    (root / "candidates.txt").write_text(
+        "# group 2 and 3\n" + "\n".join(candidates[:2]) + "\n\n" + "\n".join(candidates[2:])
+    )
     result = run_cli("rank", root / "model", b, c, "--negative", a, "--candidates", root / "candidates.txt")
     assert result.returncode == 0, result.stderr
-    ranking = model.rank([b, c], [words[2][0], f"{words[3][0]} {words[3][1]}", "not_a_word"], negative=[a])
-    assert [r["term"] for r in json.loads(result.stdout)["ranking"]] == list(ranking.terms)
-    assert json.loads(result.stdout)["missing"] == ["not_a_word"]
+    ranking = model.rank([b, c], candidates, negative=[a])
+    report = json.loads(result.stdout)
+    assert [r["term"] for r in report["ranking"]] == list(ranking.terms)
+    assert report["missing"] == list(ranking.missing) and f"{words[1][2]}s" in report["subword"]  # by its n-grams
+    assert "ranked by their subwords (not in the vocabulary): " in result.stderr
+    result = run_cli("rank", root / "plain", b, c, "--negative", a, "--candidates", root / "candidates.txt")
+    assert json.loads(result.stdout)["missing"] == ["not_a_word", f"{words[1][2]}s"]  # without subwords
     out = root / "ranking.csv"
-    result = run_cli("rank", root / "model", b, "--candidates", root / "candidates.txt", "--out", out)
+    result = run_cli("rank", root / "plain", b, "--candidates", root / "candidates.txt", "--out", out)
     assert (
         result.returncode == 0 and "not_a_word" in result.stderr and out.read_text().startswith("rank,term,score\n1,")
     )

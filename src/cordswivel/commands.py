@@ -201,13 +201,15 @@ def rank(args: argparse.Namespace) -> int:
     ranking = model.rank(args.query, read_terms(args.candidates), negative=args.negative)
     if ranking.missing:
         print(f"not ranked, no token in the vocabulary: {', '.join(ranking.missing)}", file=sys.stderr)
+    if ranking.subword:
+        print(f"ranked by their subwords (not in the vocabulary): {', '.join(ranking.subword)}", file=sys.stderr)
     if args.out:
         ranking.to_csv(args.out)
         best = f"; first: {ranking.terms[0]} ({ranking.scores[0]:.3f})" if ranking.terms else ""
         print(f"{len(ranking.terms):,} candidates ranked{best} -> {args.out}")
     else:
         rows = [{"rank": k, "term": t, "score": round(s, 6)} for k, t, s in ranking.rows()]
-        print_json({"ranking": rows, "missing": list(ranking.missing)})
+        print_json({"ranking": rows, "missing": list(ranking.missing), "subword": list(ranking.subword)})
     return 0
 
 

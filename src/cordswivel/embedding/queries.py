@@ -32,11 +32,14 @@ ARGMAX_PASSES = 64  # top_k_rows: up to this k, k argmax passes; beyond, argpart
 
 @dataclass(frozen=True)
 class Ranking:
-    """Candidates ranked by cosine to a query; ``missing`` holds those with no token in the vocabulary."""
+    """Candidates ranked by cosine to a query; ``missing`` holds those with no vector (no token in the
+    vocabulary or with subwords), ``subword`` the ranked ones with a token known only by its subwords
+    (ranked by spelling: weaker evidence than a word the corpus used)."""
 
     terms: tuple[str, ...]  # best first
     scores: np.ndarray  # (len(terms),) float
     missing: tuple[str, ...]
+    subword: tuple[str, ...] = ()
 
     def rows(self) -> list[tuple[int, str, float]]:
         """(rank from 1, term, score) per ranked candidate."""
@@ -282,7 +285,9 @@ def rank_candidates(
     keep = [i for i, term in enumerate(known) if term not in (exclude or set())]
     scores = matrix[keep] @ (direction / max(float(np.linalg.norm(direction)), 1e-30))
     order = np.argsort(-scores, kind="stable")
-    return Ranking(tuple(known[keep[i]] for i in order), scores[order].astype(np.float64), tuple(missing))
+    terms = tuple(known[keep[i]] for i in order)
+    subword = tuple(t for t in terms if emb.index_of(t) < 0 and any(w not in emb for w in emb.tokenize(t)))
+    return Ranking(terms, scores[order].astype(np.float64), tuple(missing), subword)
 
 
 def rank(

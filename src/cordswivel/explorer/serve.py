@@ -226,7 +226,8 @@ def create_app(explorer: Explorer) -> Starlette:
         args = (_terms(data, "positive"), _terms(data, "candidates", required=True), _terms(data, "negative"), name)
         ranking = await run_in_threadpool(explorer.rank, *args)
         rows = [{"rank": k, "term": t, "score": s} for k, t, s in ranking.rows()]
-        return JSONResponse({"model": name, "ranking": rows, "missing": list(ranking.missing)})
+        missing, subword = list(ranking.missing), list(ranking.subword)
+        return JSONResponse({"model": name, "ranking": rows, "missing": missing, "subword": subword})
 
     async def drift(request: Request) -> Response:
         names = list(explorer.models)

@@ -231,8 +231,10 @@ async function rankCandidates() {
       positive, negative: terms($("rank-negative").value), candidates, model: currentModel(),
     });
     $("rank-results").replaceChildren(resultTable([["rank"], ["term"], ["score", score]], data.ranking));
-    $("rank-missing").textContent = data.missing.length
-      ? `not ranked, no token in the vocabulary: ${data.missing.join(", ")}` : "";
+    const notes = [];
+    if (data.missing.length) notes.push(`not ranked, no token in the vocabulary: ${data.missing.join(", ")}`);
+    if (data.subword.length) notes.push(`ranked by their subwords (not in the vocabulary): ${data.subword.join(", ")}`);
+    $("rank-missing").textContent = notes.join("; ");
     const quote = (t) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
     const csv = ["rank,term,score", ...data.ranking.map((r) => `${r.rank},${quote(r.term)},${r.score.toFixed(6)}`)];
     if (rankingUrl) URL.revokeObjectURL(rankingUrl);
