@@ -1,9 +1,9 @@
 """The text embedding: a trained vocabulary and its vectors, used like TF-Hub's CORD-19 module.
 
 ``embed`` follows the module (docs/design.md, "The text embedding"): the training tokenizer, one
-vector per token, out-of-vocabulary tokens on the OOV bucket rows (zeros unless fine-tuned) that
-still count, the ``sqrtn`` combiner (sum / sqrt(number of tokens)), and a zero vector for a string
-without tokens.
+vector per token, out-of-vocabulary tokens on the OOV bucket rows (zeros unless fine-tuned), or on
+their subword vectors where the model has them (``subwords``), that still count, the ``sqrtn``
+combiner (sum / sqrt(number of tokens)), and a zero vector for a string without tokens.
 
 Model directory (``save`` / ``load``):
 
@@ -11,6 +11,7 @@ Model directory (``save`` / ``load``):
   settings, and the training parameters and corpus statistics of the run that made it;
 - ``vocab.tsv``: the vocabulary (``vocab.Vocabulary``);
 - ``vectors.npy``: float32 (vocab_size + num_oov_buckets, embedding_dim), OOV rows last;
+- ``subwords.npy``: float32 (buckets, embedding_dim) n-gram rows, where the model has subwords;
 - ``training_loss.tsv``: per-epoch loss and seconds, and why training stopped (written by training).
 """
 
@@ -176,7 +177,7 @@ class TextEmbedding:
 
     def subword_vector(self, token: str) -> np.ndarray | None:
         """The vector of a token outside the vocabulary from its character n-grams (``subwords``), or
-        None without subwords or where none of its n-grams is in a bucket a vocabulary word uses."""
+        None without subwords or where its n-gram rows sum to zero (buckets no vocabulary word uses)."""
         if self.subwords is None:
             return None
         if token not in self._subword_cache:
@@ -193,7 +194,7 @@ class TextEmbedding:
         config.validate()
         settings = {k: v for k, v in self.config.items() if k not in ("subwords", "vectors_sha256")}
         if not config.buckets:
-            return type(self)(
+            return TextEmbedding(
                 self._vocab, self.table, lowercase=self.lowercase, num_oov_buckets=self.num_oov_buckets, config=settings
             )
         fit = fit_subwords(self.vocab, self.vectors, self.counts, config)
@@ -260,8 +261,9 @@ class TextEmbedding:
         """The ``k`` terms of highest cosine to the query, best first: a word's neighbours
         (``most_similar("virus")``), or an analogy by 3CosAdd (``most_similar(positive=["Paris",
         "Italy"], negative=["France"])``). Terms are words, phrases (``embed``'s vector) or vectors;
-        input words are never answers. ``candidates`` restricts the answers to a list of terms (those
-        with no token in the vocabulary are left out), ``restrict_vocab`` to the first words."""
+        input words are never answers; words outside the vocabulary take their subword vectors, where
+        the model has them. ``candidates`` restricts the answers to a list of terms (those without a
+        vector are left out), ``restrict_vocab`` to the first words."""
         return queries.most_similar(self, positive, negative, k, candidates=candidates, restrict_vocab=restrict_vocab)
 
     def most_similar_cosmul(
@@ -300,7 +302,7 @@ class TextEmbedding:
         negative: Term | Sequence[Term] | None = None,
     ) -> queries.Ranking:
         """Every candidate term ranked by 3CosAdd to the query (``metformin - diabetes + COVID-19``
-        over drug names), with the candidates no token of which is in the vocabulary."""
+        over drug names), with the candidates it could not place and those placed by subwords alone."""
         return queries.rank(self, positive, candidates, negative)
 
     def evaluate_word_analogies(
