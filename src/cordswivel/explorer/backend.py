@@ -121,7 +121,7 @@ class Explorer:
     def neighbours(self, word: str, k: int = 10, model: str | None = None) -> list[tuple[str, float]]:
         """``most_similar`` of the model, limited to ``max_neighbours`` and cached."""
         name, _ = self.model(model)
-        self._check_count("k", k, self.config.max_neighbours)
+        self.check_count("k", k, self.config.max_neighbours)
         return self._neighbours(name, word, k)
 
     def _compute_neighbours(self, name: str, word: str, k: int) -> list[tuple[str, float]]:
@@ -131,7 +131,7 @@ class Explorer:
         """Up to ``k`` vocabulary words starting with ``prefix`` (case-insensitive), most frequent first."""
         name, embedding = self.model(model)
         k = self.config.completions if k is None else k
-        self._check_count("k", k, self.config.max_neighbours)
+        self.check_count("k", k, self.config.max_neighbours)
         with self._lock:
             if name not in self._completions:
                 self._completions[name] = _Completions(embedding.vocab)
@@ -171,7 +171,7 @@ class Explorer:
         _, embedding = self.model(model)
         self._check_texts("positive", positive, at_least=1 if method == "3cosmul" or not negative else 0)
         self._check_texts("negative", negative)
-        self._check_count("k", k, self.config.max_neighbours)
+        self.check_count("k", k, self.config.max_neighbours)
         if candidates is not None:
             self._check_texts("candidates", candidates, at_least=1)
         if method not in ANALOGY_METHODS:
@@ -201,7 +201,7 @@ class Explorer:
         """The drift table of two loaded models (``compare.drift``), ranked; computed once per setting."""
         for name in (old, new):
             self.model(name)
-        self._check_count("k", k, self.config.max_neighbours)
+        self.check_count("k", k, self.config.max_neighbours)
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 0:
             raise ConfigError(f"min_count must be a non-negative integer, got {min_count!r}")
         if by not in DRIFT_MEASURES:
@@ -226,7 +226,7 @@ class Explorer:
         if method not in self.map_methods:
             raise ConfigError(f"the {method} map needs umap-learn, which is not installed (pip install umap-learn)")
         limit = self.config.max_map_words if method == "pca" else self.config.max_layout_words
-        self._check_count("n", n, limit)
+        self.check_count("n", n, limit)
         with self._lock_for(("map", name, n, method)):
             return self._maps(name, n, method)
 
@@ -240,7 +240,8 @@ class Explorer:
 
     # ------------------------------------------------------------------ limits
     @staticmethod
-    def _check_count(what: str, value: int, limit: int) -> None:
+    def check_count(what: str, value: int, limit: int) -> None:
+        """A ``ConfigError`` (422 over HTTP) unless ``value`` is an integer from 1 to ``limit``."""
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
             raise ConfigError(f"{what} must be an integer from 1 to {limit}, got {value!r}")
 

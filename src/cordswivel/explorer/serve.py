@@ -241,7 +241,7 @@ def create_app(explorer: Explorer) -> Starlette:
         by = params.get("by", "cosine")
         k, min_count = _int_param(request, "k", DRIFT_NEIGHBOURS), _int_param(request, "min_count", DRIFT_MIN_COUNT)
         top = _int_param(request, "limit", 100)
-        explorer._check_count("limit", top, explorer.config.max_neighbours)
+        explorer.check_count("limit", top, explorer.config.max_neighbours)
         table = await run_in_threadpool(explorer.drift, old, new, by, order == "most", k, min_count)
         return JSONResponse(
             {"old": old, "new": new, "by": by, "k": table.k, "shared_words": len(table), "rows": table.head(top).rows()}
