@@ -31,6 +31,15 @@ def word_model(dim: int = 6, seed: int = 0) -> TextEmbedding:
     return TextEmbedding(Vocabulary(WORDS, np.arange(len(WORDS), 0, -1)), table)
 
 
+def small_model() -> TextEmbedding:
+    """Six random 5-d vectors ("a", "b", "SARS", "covid-19", "x", "y", counts 9 to 4) and an OOV row of 0.5s."""
+    rng = np.random.default_rng(0)
+    words = ("a", "b", "SARS", "covid-19", "x", "y")
+    vocab = Vocabulary(words, np.array([9, 8, 7, 6, 5, 4]))
+    table = np.vstack([rng.normal(size=(6, 5)), np.full((1, 5), 0.5)]).astype(np.float32)
+    return TextEmbedding(vocab, table)
+
+
 def planted_corpus(path, groups=4, per_group=8, units=3000, seed=0):
     """Units of 8 words drawn from one of `groups` word groups: each word's neighbours are its group."""
     rng = random.Random(seed)

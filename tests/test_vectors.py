@@ -9,18 +9,14 @@ import numpy as np
 import pytest
 
 import cordswivel
-from cordswivel.counting.vocab import Vocabulary
-from cordswivel.embedding.vectors import TextEmbedding
 from cordswivel.errors import ConfigError, ModelFormatError, OutOfVocabularyError
+
+from helpers import small_model
 
 
 @pytest.fixture
 def model():
-    rng = np.random.default_rng(0)
-    words = ("a", "b", "SARS", "covid-19", "x", "y")
-    vocab = Vocabulary(words, np.array([9, 8, 7, 6, 5, 4]))
-    table = np.vstack([rng.normal(size=(6, 5)), np.full((1, 5), 0.5)]).astype(np.float32)  # OOV row 0.5
-    return TextEmbedding(vocab, table)
+    return small_model()
 
 
 def test_embed_is_sqrtn_of_token_vectors(model):

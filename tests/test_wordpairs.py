@@ -1,4 +1,4 @@
-"""Word-pair evaluation against SciPy's correlations, the published file layouts, and subword coverage."""
+"""Word-pair evaluation against SciPy's correlations and the published file layouts."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from scipy import stats
 from cordswivel.counting.vocab import Vocabulary
 from cordswivel.embedding.vectors import TextEmbedding
 
+from helpers import small_model
+
 
 @pytest.fixture
 def model():
-    rng = np.random.default_rng(0)
-    words = ("a", "b", "SARS", "covid-19", "x", "y")
-    vocab = Vocabulary(words, np.array([9, 8, 7, 6, 5, 4]))
-    table = np.vstack([rng.normal(size=(6, 5)), np.full((1, 5), 0.5)]).astype(np.float32)  # OOV row 0.5
-    return TextEmbedding(vocab, table)
+    return small_model()
 
 
 def test_evaluate_word_pairs_agrees_with_scipy(model, tmp_path):
