@@ -132,7 +132,7 @@ def gensim_questions():
     return found[0]
 
 
-def test_google_questions_equal_gensims_accuracy(model_and_questions):
+def test_google_questions_equal_gensims_accuracy():
     """On Google's questions-words.txt as gensim ships it, with a model whose words are those of the file."""
     path = gensim_questions()  # skips without gensim (the bench extra)
     from gensim.models import KeyedVectors
