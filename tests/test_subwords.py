@@ -155,24 +155,27 @@ def saved_model(families, tmp_path_factory):
 
     _, model, _, _ = families
     path = export_hub_module(model, tmp_path_factory.mktemp("hub") / "module")
-    return model, hub.load(str(path))
+    return model, hub.load(str(path)), path
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(TEXT, min_size=1, max_size=6))
 def test_the_saved_model_equals_embed_on_any_text(saved_model, texts):
-    model, module = saved_model
+    model, module, _ = saved_model
     expected = model.embed(texts)
     got = module(tf.constant(texts)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_the_saved_model_and_layer_fine_tune_the_ngram_rows(saved_model):
-    model, module = saved_model
+    model, module, path = saved_model
     names = [v.name for v in module.trainable_variables]
     assert any(n.startswith("subwords") for n in names) and any(n.startswith("embeddings") for n in names)
     texts = ["novavir zorgitis", "abavir"]
     np.testing.assert_allclose(module(tf.constant(texts)).numpy(), model.embed(texts), rtol=1e-5, atol=1e-6)
+    opened = cordswivel.load(path)  # the word matrix, not the larger n-gram table, is its vectors
+    np.testing.assert_array_equal(opened.vectors, model.vectors)
+    np.testing.assert_allclose(opened.embed(texts), model.embed(texts), rtol=1e-5, atol=1e-6)
     layer = model.keras_layer(trainable=True)
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(layer(tf.constant(["novavir"])) ** 2)
