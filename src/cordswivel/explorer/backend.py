@@ -27,6 +27,7 @@ from ..tutorial.scicite import Intent, predict_intents
 from .maps import MAP_METHODS, WordMap, available_methods, word_map
 
 Classify = Callable[[Sequence[str]], tuple[np.ndarray, list[str]]]
+COMPUTING_LOCKS = 1024  # locks kept for settings of maps and drift tables being computed
 
 
 def model_names(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -236,6 +237,8 @@ class Explorer:
     def _lock_for(self, key: tuple) -> threading.Lock:
         """The lock of one cached computation: a second request for it waits for the first's result."""
         with self._lock:
+            if len(self._computing) >= COMPUTING_LOCKS and key not in self._computing:
+                self._computing.clear()  # bounded: at worst two requests then compute one setting together
             return self._computing.setdefault(key, threading.Lock())
 
     # ------------------------------------------------------------------ limits
