@@ -139,7 +139,8 @@ def fit_subwords(
     target = np.asarray(vectors, dtype=np.float32)
     at = sparse.csr_matrix(a.T.multiply(weight[None, :]))  # A^T C
     rhs = at @ target  # (used buckets, dim)
-    diagonal = (np.asarray(at.multiply(a.T).sum(axis=1)).ravel() + config.l2).astype(np.float32)
+    diagonal = np.asarray(at.multiply(a.T).sum(axis=1)).ravel() + config.l2
+    diagonal = np.maximum(diagonal, 1e-12).astype(np.float32)  # l2 0 with a bucket only weightless words use
 
     def apply(x: np.ndarray) -> np.ndarray:
         return at @ (a @ x) + np.float32(config.l2) * x

@@ -1,7 +1,7 @@
 """2-D maps of a model's most frequent words, with density clusters labelled by their most frequent word.
 
 Three layouts of the words' unit vectors: PCA (exact, instant, but a round cloud: two axes hold a few
-percent of the variance), t-SNE (openTSNE's FFT-accelerated t-SNE with cosine affinities: local
+percent of the variance), t-SNE (openTSNE's accelerated t-SNE with cosine affinities: local
 structure, seconds for thousands of words) and UMAP (umap-learn, where installed). Clusters are
 found by HDBSCAN in the 2-D layout, as Embedding Atlas and datamapplot do, so that they are the
 groups the eye sees; words in no cluster get -1.
@@ -61,7 +61,8 @@ def pca(unit: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
 
 
 def tsne(unit: np.ndarray) -> np.ndarray:
-    """(n, 2) openTSNE layout: cosine affinities, PCA initialisation, FFT gradients, both cores."""
+    """(n, 2) openTSNE layout: cosine affinities, PCA initialisation, Barnes-Hut gradients below 10,000
+    points and FFT-interpolated ones above (openTSNE's choice), both cores."""
     from openTSNE import TSNE  # imported when used: the server starts without it
 
     perplexity = min(30.0, max(2.0, (len(unit) - 1) / 3))
