@@ -146,7 +146,7 @@ def neighbors(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     for word in args.words:
-        if word not in model and model.subword_vector(word) is None:
+        if not model.has_vector(word):
             print(f"{word}: not in vocabulary")
             continue
         mark = "" if word in model else " (not in vocabulary: from its subwords)"

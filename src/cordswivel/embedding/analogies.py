@@ -133,8 +133,7 @@ def evaluate_word_analogies(
 
 def _answer(emb: TextEmbedding, questions: np.ndarray, size: int, key_ids: np.ndarray, method: str) -> np.ndarray:
     """Key id of each question's answer (questions: (n, 4) word ids a, b, c, d)."""
-    vectors, norms = emb.vectors[:size], emb.norms[:size]
-    unit = vectors / norms[:, None]
+    vectors, norms, unit = emb.vectors[:size], emb.norms[:size], emb.unit_vectors[:size]
     batch = max(1, BATCH_CELLS // size)
     answers = np.empty(len(questions), dtype=np.int64)
     for start in range(0, len(questions), batch):

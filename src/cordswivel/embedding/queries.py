@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,14 +99,15 @@ def term_vector(emb: TextEmbedding, term: Term) -> tuple[np.ndarray, int]:
     if index >= 0:
         return emb.vectors[index], index
     tokens = emb.tokenize(term)
-    if not any(t in emb or emb.subword_vector(t) is not None for t in tokens):
+    if not any(emb.has_vector(t) for t in tokens):
         raise OutOfVocabularyError(term)
     return emb.embed([term])[0], -1  # a phrase, or a word from its subwords
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(vector)
-    return vector / norm if norm > 0 else vector
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """``x`` (a vector or rows of vectors) divided by its Euclidean norm along the last axis; zero stays zero."""
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1)
 
 
 def query_vector(
@@ -123,13 +124,13 @@ def query_vector(
         for term in terms:
             vector, index = term_vector(emb, term)
             if isinstance(term, str):
-                vector = _unit(vector)
+                vector = unit_rows(vector)
                 phrases.add(term)
                 if index >= 0:
                     exclude.append(index)
             mean += np.float32(weight) * vector
     mean /= np.float32(len(positive) + len(negative))
-    return _unit(mean).astype(np.float32), exclude, phrases
+    return unit_rows(mean).astype(np.float32), exclude, phrases
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -167,19 +168,28 @@ def _vocab_cosines(emb: TextEmbedding, direction: np.ndarray, restrict_vocab: in
     return (emb.vectors[:size] @ direction) / emb.norms[:size]
 
 
-def candidate_vectors(emb: TextEmbedding, candidates: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
-    """(known candidates, their unit vectors, candidates with no token in the vocabulary); repeats dropped."""
+def candidate_vectors(
+    emb: TextEmbedding,
+    candidates: Sequence[str],
+    exclude: Collection[str] = (),
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """(candidates with a vector, their unit vectors, candidates without one); repeats dropped, and the
+    terms in ``exclude`` (a query's own) left out."""
+    if isinstance(candidates, str):
+        raise ConfigError("candidates must be a list of terms, not one string")
     known, rows, missing = [], [], []
     for term in dict.fromkeys(candidates):
         if not isinstance(term, str):
             raise ConfigError(f"a candidate must be a string, got {type(term).__name__}")
+        if term in exclude:
+            continue
         try:
             vector, _ = term_vector(emb, term)
         except OutOfVocabularyError:
             missing.append(term)
             continue
         known.append(term)
-        rows.append(_unit(vector))
+        rows.append(unit_rows(vector))
     matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), emb.embedding_dim)
     return known, matrix, missing
 
@@ -224,20 +234,17 @@ def most_similar_cosmul(
     exclude = [index for (_, index), _ in inputs if index >= 0]
     phrases = {t for _, t in inputs if isinstance(t, str)}
     if candidates is not None:
-        known, matrix, _ = candidate_vectors(emb, candidates)
-        keep = [i for i, term in enumerate(known) if term not in phrases]
-        known, matrix = [known[i] for i in keep], matrix[keep]
+        known, matrix, _ = candidate_vectors(emb, candidates, phrases)
 
         def cosines(vector: np.ndarray) -> np.ndarray:
             return matrix @ vector
     else:
-        size = len(emb) if restrict_vocab is None else min(check_k(restrict_vocab), len(emb))
 
         def cosines(vector: np.ndarray) -> np.ndarray:
-            return (emb.vectors[:size] @ vector) / emb.norms[:size]
+            return _vocab_cosines(emb, vector, restrict_vocab)
 
     def shifted(items: list) -> list[np.ndarray]:
-        return [(1 + cosines(_unit(v) if isinstance(t, str) else v)) / 2 for (v, _), t in items]
+        return [(1 + cosines(unit_rows(v) if isinstance(t, str) else v)) / 2 for (v, _), t in items]
 
     numerator = np.prod(shifted(inputs[: len(positive)]), axis=0)
     denominator = np.prod(shifted(inputs[len(positive) :]), axis=0) if negative else np.ones_like(numerator)
@@ -261,7 +268,7 @@ def doesnt_match(emb: TextEmbedding, terms: Sequence[str]) -> str:
     known, matrix, _ = candidate_vectors(emb, list(terms))
     if not known:
         raise ConfigError("doesnt_match needs at least one term in the vocabulary")
-    scores = matrix @ _unit(matrix.mean(axis=0))
+    scores = matrix @ unit_rows(matrix.mean(axis=0))
     return known[int(np.argmin(scores))]
 
 
@@ -271,21 +278,18 @@ def n_similarity(emb: TextEmbedding, terms_a: Sequence[str], terms_b: Sequence[s
         raise ConfigError("n_similarity needs at least one term on each side")
     a = np.mean([term_vector(emb, t)[0] for t in terms_a], axis=0)
     b = np.mean([term_vector(emb, t)[0] for t in terms_b], axis=0)
-    return float(_unit(a) @ _unit(b))
+    return float(unit_rows(a) @ unit_rows(b))
 
 
 def rank_candidates(
-    emb: TextEmbedding, direction: np.ndarray, candidates: Sequence[str], *, exclude: set[str] | None = None
+    emb: TextEmbedding, direction: np.ndarray, candidates: Sequence[str], *, exclude: Collection[str] = ()
 ) -> Ranking:
-    """Every candidate with a token in the vocabulary, by cosine to ``direction``, best first; terms
-    in ``exclude`` (the query's own) are left out."""
-    if isinstance(candidates, str):
-        raise ConfigError("candidates must be a list of terms, not one string")
-    known, matrix, missing = candidate_vectors(emb, candidates)
-    keep = [i for i, term in enumerate(known) if term not in (exclude or set())]
-    scores = matrix[keep] @ (direction / max(float(np.linalg.norm(direction)), 1e-30))
+    """Every candidate with a vector, by cosine to ``direction``, best first; terms in ``exclude`` (the
+    query's own) are left out."""
+    known, matrix, missing = candidate_vectors(emb, candidates, exclude)
+    scores = matrix @ unit_rows(direction)
     order = np.argsort(-scores, kind="stable")
-    terms = tuple(known[keep[i]] for i in order)
+    terms = tuple(known[i] for i in order)
     subword = tuple(t for t in terms if emb.index_of(t) < 0 and any(w not in emb for w in emb.tokenize(t)))
     return Ranking(terms, scores[order].astype(np.float64), tuple(missing), subword)
 

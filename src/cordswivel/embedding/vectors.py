@@ -108,6 +108,10 @@ class TextEmbedding:
     def __contains__(self, word: str) -> bool:
         return word in self._vocab
 
+    def has_vector(self, word: str) -> bool:
+        """Whether the model gives ``word`` a vector: in the vocabulary, or from its subwords."""
+        return word in self._vocab or self.subword_vector(word) is not None
+
     def __getitem__(self, word: str) -> np.ndarray:
         """The vector of a vocabulary word, or of another word from its subwords where the model has
         them, as gensim's FastText (``OutOfVocabularyError``, a ``KeyError``, otherwise)."""
@@ -232,7 +236,9 @@ class TextEmbedding:
             self._norms = np.where(norms > 0, norms, np.float32(1)).astype(np.float32)
         return self._norms
 
-    def _unit_vectors(self) -> np.ndarray:
+    @property
+    def unit_vectors(self) -> np.ndarray:
+        """(V, dim) the vocabulary vectors divided by their ``norms``, computed once."""
         if self._unit is None:
             self._unit = self.vectors / self.norms[:, None]
         return self._unit
@@ -245,7 +251,7 @@ class TextEmbedding:
     def _unit_vector(self, word: str) -> np.ndarray:
         index = self._vocab.get(word)
         if index >= 0:
-            return self._unit_vectors()[index]
+            return self.unit_vectors[index]
         vector = self.word_vector(word)[0]
         return vector / max(float(np.linalg.norm(vector)), 1e-30)
 

@@ -62,7 +62,7 @@ def evaluate_word_pairs(
     def word_id(word: str) -> int:
         return folded.get(word.upper(), -1) if folded is not None else emb.index_of(word)
 
-    unit = emb.vectors / emb.norms[:, None]  # as similarity()
+    unit = emb.unit_vectors
 
     def unit_vector(word: str) -> tuple[np.ndarray | None, bool]:
         index = word_id(word)

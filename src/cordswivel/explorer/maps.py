@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..embedding.queries import unit_rows
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError
 
@@ -37,12 +38,6 @@ class WordMap:
 def available_methods() -> tuple[str, ...]:
     """The layouts this installation computes (UMAP needs the optional umap-learn)."""
     return tuple(m for m in MAP_METHODS if m != "umap" or importlib.util.find_spec("umap") is not None)
-
-
-def _unit_rows(embedding: TextEmbedding, n: int) -> np.ndarray:
-    vectors = embedding.vectors[:n].astype(np.float64)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 def pca(unit: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -101,7 +96,7 @@ def word_map(embedding: TextEmbedding, n: int, method: str = "pca") -> WordMap:
     if method not in MAP_METHODS:
         raise ConfigError(f"map method must be one of {', '.join(MAP_METHODS)}, got {method!r}")
     n = min(n, len(embedding))
-    unit = _unit_rows(embedding, n)
+    unit = unit_rows(embedding.vectors[:n].astype(np.float64))
     ratio = None
     if method == "pca" or n < 4:  # too few words for a neighbour graph: PCA's layout is exact
         coords, ratio = pca(unit)

@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure  # not pyplot: no global state, the user's backend untouched
 
 from ..config import HEATMAP_NEIGHBOURS, MAX_HEATMAP_TERMS
+from ..embedding.queries import unit_rows
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError
 from ..fileio import save_figure
@@ -48,20 +49,13 @@ def similarity_matrix(
     terms = tuple(terms)
     vectors = embedding.embed(list(terms)).astype(np.float64)
 
-    def known(token: str) -> bool:
-        return token in embedding or embedding.subword_vector(token) is not None
-
-    oov = tuple(t for t in terms if not any(known(token) for token in embedding.tokenize(t)))
+    tokens = {t: embedding.tokenize(t) for t in terms}
+    oov = tuple(t for t in terms if not any(map(embedding.has_vector, tokens[t])))
     subword = tuple(
-        t
-        for t in terms
-        if t not in oov
-        and any(token not in embedding for token in embedding.tokenize(t))
-        and all(known(token) for token in embedding.tokenize(t))
+        t for t in terms if any(w not in embedding for w in tokens[t]) and all(map(embedding.has_vector, tokens[t]))
     )
     if cosine:
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        unit = vectors / np.where(norms > 0, norms, 1.0)
+        unit = unit_rows(vectors)
         matrix = unit @ unit.T
     else:
         matrix = vectors @ vectors.T
@@ -119,7 +113,7 @@ def neighbour_table(
     return [
         (
             term,
-            embedding.most_similar(term, k) if term in embedding or embedding.subword_vector(term) is not None else [],
+            embedding.most_similar(term, k) if embedding.has_vector(term) else [],
         )
         for term in terms
     ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS
-from ..embedding.queries import check_k, top_k_rows
+from ..embedding.queries import check_k, top_k_rows, unit_rows
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError
 from ..fileio import atomic_write_text
@@ -119,9 +119,7 @@ def shared_words(old: TextEmbedding, new: TextEmbedding, min_count: int = DRIFT_
 
 
 def _unit_rows(model: TextEmbedding, words: list[str]) -> np.ndarray:
-    vectors = model.vectors[[model.index_of(w) for w in words]].astype(np.float64)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
+    return unit_rows(model.vectors[[model.index_of(w) for w in words]].astype(np.float64))
 
 
 def _check_pair(old: TextEmbedding, new: TextEmbedding, words: list[str]) -> None:
