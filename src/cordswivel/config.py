@@ -164,6 +164,7 @@ NEIGHBOURS = 10  # neighbours per word of `cordswivel neighbors`
 ANALOGY_METHODS = ("3cosadd", "3cosmul")  # evaluate-analogies: Mikolov's vector offset, Levy & Goldberg's
 ANALOGY_RESTRICT_VOCAB = 300_000  # questions about and answers from the first words only, as gensim
 DRIFT_NEIGHBOURS = 10  # k of the neighbour overlap of `cordswivel compare`
+DRIFT_TOP = 20  # rows `cordswivel compare` prints without --out
 DRIFT_MIN_COUNT = 20  # words compared: seen this often in both corpora (rare words' vectors move by chance)
 
 
@@ -179,11 +180,18 @@ class ServeConfig(_Settings):
     max_map_words: int = 50_000  # n of /api/map (PCA)
     max_layout_words: int = 20_000  # n of /api/map by t-SNE or UMAP (a minute on 2 cores)
     map_words: int = 1_000  # n of /api/map by default
+    drift_rows: int = 100  # rows of /api/drift by default (at most max_neighbours)
     completions: int = 12  # words /api/complete returns by default
 
     def validate(self) -> None:
         self._require_positive(
-            "max_body_bytes", "max_texts", "max_neighbours", "max_map_words", "max_layout_words", "map_words"
+            "max_body_bytes",
+            "max_texts",
+            "max_neighbours",
+            "max_map_words",
+            "max_layout_words",
+            "map_words",
+            "drift_rows",
         )
         if not 0 <= self.port < 65536:
             raise ConfigError(f"port must be in [0, 65535], got {self.port}")

@@ -16,6 +16,7 @@ from .config import (
     DEFAULT_TEXT_FIELDS,
     DRIFT_MIN_COUNT,
     DRIFT_NEIGHBOURS,
+    DRIFT_TOP,
     HEATMAP_NEIGHBOURS,
     NEIGHBOURS,
     ON_ERROR_CHOICES,
@@ -353,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rank every candidate (one word or phrase per line of FILE; multi-word names combined "
         "as the module combines tokens) by cosine to the sum of the QUERY terms minus the --negative ones, "
         "e.g. the drug names closest to metformin - diabetes + COVID-19. JSON on stdout, or CSV "
-        "(rank,term,score) with --out; candidates with no token in the vocabulary are listed on stderr.",
+        "(rank,term,score) with --out; stderr lists the candidates with no vector and those placed by their "
+        "subwords alone.",
     )
     p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("query", nargs="+", metavar="QUERY", help="terms added")
@@ -398,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--by", choices=("cosine", "overlap"), default="cosine", help="ranking measure (default %(default)s)"
     )
     p.add_argument("--stable", action="store_true", help="the words that moved least first")
-    p.add_argument("--top", type=_positive, default=20, help="words printed without --out (default %(default)s)")
+    p.add_argument("--top", type=_positive, default=DRIFT_TOP, help="words printed without --out (default %(default)s)")
     p.set_defaults(run=commands.compare)
 
     p = sub.add_parser(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,25 +191,26 @@ class TextEmbedding:
             self._subword_cache[token] = vectors[0] if known[0] else None
         return self._subword_cache[token]
 
-    def with_subwords(self, config: SubwordConfig = SubwordConfig()) -> TextEmbedding:
+    def with_subwords(
+        self, config: SubwordConfig = SubwordConfig(), *, log: Callable[[str], None] | None = None
+    ) -> TextEmbedding:
         """A copy of this model with subword vectors fit to its word vectors (``subwords.fit_subwords``);
         ``config.buckets`` 0 gives a copy without them. The word vectors are unchanged. (A TF-Hub module
         gives a ``TextEmbedding`` of its vocabulary and matrix: its own graph knows no subwords.)"""
         config.validate()
         settings = {k: v for k, v in self.config.items() if k not in ("subwords", "vectors_sha256")}
-        if not config.buckets:
-            return TextEmbedding(
-                self._vocab, self.table, lowercase=self.lowercase, num_oov_buckets=self.num_oov_buckets, config=settings
-            )
-        fit = fit_subwords(self.vocab, self.vectors, self.counts, config)
-        settings["subwords"] = {**config.to_dict(), "relative_error": fit.relative_error}
+        subwords = None
+        if config.buckets:
+            fit = fit_subwords(self.vocab, self.vectors, self.counts, config, log=log)
+            settings["subwords"] = {**config.to_dict(), "relative_error": fit.relative_error}
+            subwords = fit.table
         return TextEmbedding(
             self._vocab,
             self.table,
             lowercase=self.lowercase,
             num_oov_buckets=self.num_oov_buckets,
             config=settings,
-            subwords=fit.table,
+            subwords=subwords,
         )
 
     def word_vector(self, word: str) -> tuple[np.ndarray, bool]:

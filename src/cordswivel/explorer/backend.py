@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ANALOGY_METHODS, DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS, ServeConfig
+from ..config import ANALOGY_METHODS, DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS, NEIGHBOURS, ServeConfig
 from ..embedding.queries import Ranking
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError, NotFoundError
@@ -163,8 +163,8 @@ class Explorer:
         self,
         positive: Sequence[str],
         negative: Sequence[str] = (),
-        k: int = 10,
-        method: str = "3cosadd",
+        k: int = NEIGHBOURS,
+        method: str = ANALOGY_METHODS[0],
         candidates: Sequence[str] | None = None,
         model: str | None = None,
     ) -> list[tuple[str, float]]:
@@ -177,7 +177,7 @@ class Explorer:
             self._check_texts("candidates", candidates, at_least=1)
         if method not in ANALOGY_METHODS:
             raise ConfigError(f"method must be one of {', '.join(ANALOGY_METHODS)}, got {method!r}")
-        query = embedding.most_similar if method == "3cosadd" else embedding.most_similar_cosmul
+        query = embedding.most_similar if method == ANALOGY_METHODS[0] else embedding.most_similar_cosmul
         return query(list(positive), k, negative=list(negative), candidates=candidates)
 
     def rank(

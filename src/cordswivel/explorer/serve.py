@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..config import DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS
+from ..config import ANALOGY_METHODS, DRIFT_MIN_COUNT, DRIFT_NEIGHBOURS, NEIGHBOURS
 from ..errors import ConfigError, NotFoundError, OutOfVocabularyError
 from .backend import Explorer
 
@@ -212,10 +212,15 @@ def create_app(explorer: Explorer) -> Starlette:
     async def analogy(request: Request) -> Response:
         data = await _json_body(request, limit)
         name, _ = explorer.model(_field(data, "model", str, None))
-        method = _field(data, "method", str, "3cosadd")
+        method = _field(data, "method", str, ANALOGY_METHODS[0])
         candidates = _field(data, "candidates", list, None)
         found = explorer.analogy(
-            _terms(data, "positive"), _terms(data, "negative"), _field(data, "k", int, 10), method, candidates, name
+            _terms(data, "positive"),
+            _terms(data, "negative"),
+            _field(data, "k", int, NEIGHBOURS),
+            method,
+            candidates,
+            name,
         )
         results = [{"term": t, "score": s} for t, s in found]
         return JSONResponse({"model": name, "method": method, "results": results})
@@ -240,7 +245,7 @@ def create_app(explorer: Explorer) -> Starlette:
             raise HTTPException(422, f"order must be most or least, got {order!r}")
         by = params.get("by", "cosine")
         k, min_count = _int_param(request, "k", DRIFT_NEIGHBOURS), _int_param(request, "min_count", DRIFT_MIN_COUNT)
-        top = _int_param(request, "limit", 100)
+        top = _int_param(request, "limit", explorer.config.drift_rows)
         explorer.check_count("limit", top, explorer.config.max_neighbours)
         table = await run_in_threadpool(explorer.drift, old, new, by, order == "most", k, min_count)
         return JSONResponse(

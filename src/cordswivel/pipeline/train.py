@@ -23,7 +23,6 @@ from ..corpus.reader import open_corpus
 from ..counting.cooccur import count_cooccurrences
 from ..counting.execution import Progress
 from ..counting.shards import CooccurrenceShards
-from ..embedding.subwords import fit_subwords
 from ..embedding.vectors import TextEmbedding
 from ..errors import ConfigError
 from ..fileio import check_output_free, made_directory, output_lock, read_json
@@ -148,16 +147,8 @@ def run_training(
                 "stop_reason": trainer.stop_reason_,
                 "matmul_precision": trainer.precision_,
             }
-            subwords = None
-            if subword_config.buckets:
-                fit = fit_subwords(
-                    shards.vocab.tokens, trainer.vectors_, shards.vocab.counts, subword_config, log=log.info
-                )
-                subwords = fit.table
-                config["subwords"] = {**subword_config.to_dict(), "relative_error": fit.relative_error}
-            embedding = TextEmbedding(
-                shards.vocab, table, lowercase=shards.config.lowercase, config=config, subwords=subwords
-            )
+            embedding = TextEmbedding(shards.vocab, table, lowercase=shards.config.lowercase, config=config)
+            embedding = embedding.with_subwords(subword_config, log=log.info)  # buckets 0: as trained
             embedding.save(
                 out_dir,
                 overwrite=overwrite,

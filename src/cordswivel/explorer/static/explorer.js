@@ -252,7 +252,7 @@ async function compareModels() {
   const old = $("drift-old").value, now = $("drift-new").value;
   const params = new URLSearchParams({
     old, new: now, by: $("drift-by").value, order: $("drift-order").value,
-    min_count: $("drift-min-count").value || "0", limit: "100",
+    min_count: $("drift-min-count").value || "0",
   });
   setStatus("comparing the models…");
   try {
