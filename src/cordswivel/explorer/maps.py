@@ -9,6 +9,7 @@ groups the eye sees; words in no cluster get -1.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 
@@ -23,6 +24,16 @@ SEED = 0  # layouts are reproducible
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """One cluster of a map: its most frequent word, its size and its median position (where its label goes)."""
+
+    label: str
+    size: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
 class WordMap:
     """A layout of the unit vectors of a model's ``n`` most frequent words, with clusters."""
 
@@ -32,9 +43,15 @@ class WordMap:
     method: str = "pca"
     explained_variance_ratio: tuple[float, float] | None = None  # PCA's, per axis
     cluster: np.ndarray | None = None  # (n,) cluster id per word, -1 for none
-    cluster_labels: tuple[str, ...] = ()  # per cluster id: its most frequent word
+    clusters: tuple[Cluster, ...] = ()  # per cluster id
+
+    @property
+    def cluster_labels(self) -> tuple[str, ...]:
+        """Each cluster's most frequent word, by cluster id."""
+        return tuple(c.label for c in self.clusters)
 
 
+@functools.cache  # the installation does not change while a server runs
 def available_methods() -> tuple[str, ...]:
     """The layouts this installation computes (UMAP needs the optional umap-learn)."""
     return tuple(m for m in MAP_METHODS if m != "umap" or importlib.util.find_spec("umap") is not None)
@@ -103,6 +120,10 @@ def word_map(embedding: TextEmbedding, n: int, method: str = "pca") -> WordMap:
     else:
         coords = tsne(unit) if method == "tsne" else umap(unit)
     cluster = clusters(coords)
-    labels = tuple(embedding.vocab[int(np.flatnonzero(cluster == c)[0])] for c in range(cluster.max() + 1))
+    found = []
+    for number in range(cluster.max() + 1):
+        members = np.flatnonzero(cluster == number)
+        x, y = np.median(coords[members], axis=0)
+        found.append(Cluster(embedding.vocab[int(members[0])], len(members), float(x), float(y)))
     shown = method if ratio is None else "pca"
-    return WordMap(tuple(embedding.vocab[:n]), coords[:, 0], coords[:, 1], shown, ratio, cluster, labels)
+    return WordMap(tuple(embedding.vocab[:n]), coords[:, 0], coords[:, 1], shown, ratio, cluster, tuple(found))

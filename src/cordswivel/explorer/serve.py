@@ -180,18 +180,10 @@ def create_app(explorer: Explorer) -> Starlette:
         method = request.query_params.get("method", "pca")
         result = await run_in_threadpool(explorer.word_map, n, name, method)
         cluster = result.cluster if result.cluster is not None else np.full(len(result.words), -1)
-        groups = []
-        for number, label in enumerate(result.cluster_labels):
-            members = cluster == number
-            groups.append(
-                {
-                    "id": number,
-                    "label": label,
-                    "size": int(members.sum()),
-                    "x": round(float(np.median(result.x[members])), 5),
-                    "y": round(float(np.median(result.y[members])), 5),
-                }
-            )
+        groups = [
+            {"id": number, "label": c.label, "size": c.size, "x": round(c.x, 5), "y": round(c.y, 5)}
+            for number, c in enumerate(result.clusters)
+        ]
         ratio = result.explained_variance_ratio
         return JSONResponse(
             {
